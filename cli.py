@@ -1,0 +1,43 @@
+"""What every script shares: quiet TensorFlow, config from the command line, one-line errors."""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the way
+
+from artifacts import RunFiles, read_json  # noqa: E402
+from config import ARCHITECTURE_FIELDS, Config, make_config, parse_overrides  # noqa: E402
+from errors import UserError  # noqa: E402
+
+
+def new_run_config(argv: list[str]) -> Config:
+    """Defaults of config.py with a preset and overrides from the command line (for train.py)."""
+    return make_config(parse_overrides(argv))
+
+
+def trained_run_config(argv: list[str]) -> Config:
+    """The config a run was trained with, plus command-line overrides (for the later scripts).
+
+    Overrides that would change the network's shape are refused: the weights would not fit.
+    """
+    overrides = parse_overrides(argv)
+    files = RunFiles(overrides.get("artifacts_dir", Config.artifacts_dir))
+    saved = read_json(files.config, "train.py")
+    changed = [f"{f} (trained {saved.get(f)}, asked {overrides[f]})"
+               for f in ARCHITECTURE_FIELDS if f in overrides and overrides[f] != saved.get(f)]
+    if changed:
+        raise UserError(f"the trained weights in {files.root} do not fit: {', '.join(changed)}; "
+                        "retrain with `python train.py` and these values, or drop the overrides")
+    return make_config(overrides, base=saved)
+
+
+def run(main) -> None:
+    """Call main(argv); a UserError or Ctrl-C ends the script with one line, not a traceback."""
+    try:
+        main(sys.argv[1:])
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("\ninterrupted: run the same command again to resume", file=sys.stderr)
+        sys.exit(130)

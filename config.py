@@ -1,0 +1,158 @@
+"""Every knob of a run, in one place.
+
+Edit the defaults below, pick a preset (`--preset quick`), or override any field from the
+command line of any script (`python train.py --image_size 64 --finetune_epochs 3`).
+The resolved config is saved with the run, so later scripts and readers know what ran.
+"""
+
+import dataclasses
+import difflib
+from dataclasses import dataclass
+
+from errors import UserError
+
+
+@dataclass
+class Config:
+    # --- data ---
+    data_dir: str | None = None  # folder with the four IDX .gz files; None: $FASHION_MNIST_DIR, Debian, download
+    val_fraction: float = 0.1  # stratified share of the training set held out for validation
+    # --- model ---
+    image_size: int = 96  # 28x28 inputs are upsampled to image_size x image_size inside the model (>= 32)
+    alpha: float = 0.35  # MobileNetV2 width multiplier (ImageNet weights exist for 0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
+    weights: str | None = "imagenet"  # "imagenet" (download), a local no-top .h5 path, or none (random init)
+    dropout: float = 0.2  # dropout before the classifier
+    l2: float = 1e-4  # L2 penalty on the classifier's kernel
+    # --- augmentation (training only; empty space is filled with the black background) ---
+    rotation: float = 0.03  # max rotation as a fraction of a full turn
+    zoom: float = 0.1  # max zoom in/out as a fraction of the image
+    shear: float = 0.05  # max shear as a fraction of the image
+    translation: float = 0.08  # max shift as a fraction of the image
+    horizontal_flip: bool = True  # clothes are left-right symmetric; up-down is not
+    # --- training: phase 1 trains the head on a frozen base, phase 2 fine-tunes the base ---
+    batch_size: int = 128
+    frozen_epochs: int = 2  # phase 1 epochs
+    finetune_epochs: int = 22  # phase 2 epochs
+    finetune_layers: int = 0  # how many top layers of the base phase 2 unfreezes; 0 = all
+    finetune_lr_scale: float = 0.5  # phase 2 uses the cyclical LR bounds times this factor
+    optimizer: str = "adam"  # adam, adamw, sgd or rmsprop
+    # --- cyclical learning rate (Smith 2017), updated every batch ---
+    clr_min: float = 1e-4  # lower LR bound
+    clr_max: float = 3e-3  # upper LR bound
+    clr_step_epochs: float = 2.0  # half a cycle, in epochs (Smith: 2-8 epochs' worth of batches)
+    clr_policy: str = "triangular2"  # triangular, triangular2 or exp_range
+    clr_gamma: float = 0.99994  # per-step amplitude decay of exp_range
+    # --- run ---
+    seed: int = 42
+    artifacts_dir: str = "artifacts"  # weights, history, config and metrics of the run
+    visualizations_dir: str = "visualizations"
+    exports_dir: str = "exports"
+    results_file: str = "results/runs.csv"  # evaluate.py appends one row per run
+
+
+# Presets are named sets of overrides; the defaults above are the "full" preset.
+PRESETS = {
+    "full": {},
+    # About 15 minutes on 2 CPU cores (see README, Results).
+    "quick": {"frozen_epochs": 1, "finetune_epochs": 6, "clr_step_epochs": 1.5},
+}
+
+# Fields that change the shape of the network: trained weights only fit the same values.
+ARCHITECTURE_FIELDS = ("image_size", "alpha")
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+CLR_POLICIES = ("triangular", "triangular2", "exp_range")
+
+
+def validate(cfg: Config) -> Config:
+    """Reject impossible values with the field name and the allowed range."""
+    checks = [
+        ("val_fraction", 0 < cfg.val_fraction < 1, "must be in (0, 1)"),
+        ("image_size", cfg.image_size >= 32, "must be >= 32 (MobileNetV2's smallest input)"),
+        ("alpha", cfg.alpha > 0, "must be > 0"),
+        ("dropout", 0 <= cfg.dropout < 1, "must be in [0, 1)"),
+        ("l2", cfg.l2 >= 0, "must be >= 0"),
+        ("rotation", 0 <= cfg.rotation <= 0.5, "must be in [0, 0.5] (fraction of a turn)"),
+        ("zoom", 0 <= cfg.zoom < 1, "must be in [0, 1)"),
+        ("shear", 0 <= cfg.shear < 1, "must be in [0, 1)"),
+        ("translation", 0 <= cfg.translation < 1, "must be in [0, 1)"),
+        ("batch_size", cfg.batch_size >= 1, "must be >= 1"),
+        ("frozen_epochs", cfg.frozen_epochs >= 0, "must be >= 0"),
+        ("finetune_epochs", cfg.finetune_epochs >= 0, "must be >= 0"),
+        ("finetune_layers", cfg.finetune_layers >= 0, "must be >= 0 (0 = whole base)"),
+        ("finetune_lr_scale", cfg.finetune_lr_scale > 0, "must be > 0"),
+        ("optimizer", cfg.optimizer in OPTIMIZERS, f"must be one of {', '.join(OPTIMIZERS)}"),
+        ("clr_min", cfg.clr_min > 0, "must be > 0"),
+        ("clr_max", cfg.clr_max >= cfg.clr_min, f"must be >= clr_min ({cfg.clr_min})"),
+        ("clr_step_epochs", cfg.clr_step_epochs > 0, "must be > 0"),
+        ("clr_policy", cfg.clr_policy in CLR_POLICIES, f"must be one of {', '.join(CLR_POLICIES)}"),
+        ("clr_gamma", 0 < cfg.clr_gamma <= 1, "must be in (0, 1]"),
+    ]
+    for name, ok, rule in checks:
+        if not ok:
+            raise UserError(f"config: {name}={getattr(cfg, name)!r} {rule}")
+    if cfg.frozen_epochs + cfg.finetune_epochs == 0:
+        raise UserError("config: frozen_epochs and finetune_epochs are both 0: nothing to train")
+    return cfg
+
+
+def parse_overrides(argv: list[str]) -> dict:
+    """Turn `--name value` / `--name=value` pairs into typed field values (`--preset NAME` expands)."""
+    pairs, i = [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if not arg.startswith("--"):
+            raise UserError(f"unexpected argument {arg!r}: overrides look like --name value")
+        if "=" in arg:
+            name, value = arg[2:].split("=", 1)
+            i += 1
+        elif i + 1 < len(argv):
+            name, value = arg[2:], argv[i + 1]
+            i += 2
+        else:
+            raise UserError(f"{arg} needs a value")
+        pairs.append((name, value))
+
+    fields = {f.name: f for f in dataclasses.fields(Config)}
+    overrides = {}
+    for name, value in pairs:
+        if name == "preset":
+            if value not in PRESETS:
+                raise UserError(f"unknown preset {value!r}; choose one of {', '.join(PRESETS)}")
+            overrides.update(PRESETS[value])
+        elif name in fields:
+            overrides[name] = _coerce(name, value, fields[name].type)
+        else:
+            close = difflib.get_close_matches(name, list(fields) + ["preset"], n=1)
+            hint = f"; did you mean --{close[0]}?" if close else "; see config.py for the fields"
+            raise UserError(f"unknown option --{name}{hint}")
+    return overrides
+
+
+def _coerce(name: str, text: str, kind) -> object:
+    """Convert a command-line string to the field's type, or say which type was expected."""
+    optional = "None" in str(kind)
+    if optional and text.lower() in ("none", "null", ""):
+        return None
+    try:
+        if kind is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+        return text
+    except ValueError:
+        expected = getattr(kind, "__name__", str(kind))
+        raise UserError(f"config: --{name} expects {expected}, got {text!r}") from None
+
+
+def make_config(overrides: dict | None = None, base: dict | None = None) -> Config:
+    """Defaults, then `base` (e.g. a saved run's config), then `overrides`; validated."""
+    values = {**(base or {}), **(overrides or {})}
+    known = {f.name for f in dataclasses.fields(Config)}
+    return validate(Config(**{k: v for k, v in values.items() if k in known}))

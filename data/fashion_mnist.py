@@ -1,0 +1,104 @@
+"""Fashion-MNIST from IDX `.gz` files: a local folder, Debian's package, or Keras' downloader."""
+
+import gzip
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from errors import UserError
+
+CLASS_NAMES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+FILES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+ENV_VAR = "FASHION_MNIST_DIR"
+DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"  # apt-get install dataset-fashion-mnist
+UINT8_TYPE_CODE = 0x08
+HINT = "re-download the file or point --data_dir / $FASHION_MNIST_DIR at a good copy"
+
+
+def read_idx(path: str | os.PathLike, ndim: int) -> np.ndarray:
+    """Parse one gzipped IDX file of unsigned bytes with `ndim` dimensions."""
+    path = Path(path)
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise UserError(f"{path}: file not found; {HINT}") from None
+    except (OSError, EOFError, zlib.error) as e:
+        raise UserError(f"{path}: not a readable .gz file ({e}); {HINT}") from None
+
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise UserError(f"{path}: too short for an IDX header ({len(raw)} bytes); {HINT}")
+    if raw[0] != 0 or raw[1] != 0 or raw[2] != UINT8_TYPE_CODE or raw[3] != ndim:
+        raise UserError(
+            f"{path}: wrong IDX magic number {raw[:4].hex()} "
+            f"(expected 0000{UINT8_TYPE_CODE:02x}{ndim:02x}); {HINT}"
+        )
+    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+    expected = int(np.prod(shape, dtype=np.int64))
+    if len(raw) - header != expected:
+        raise UserError(
+            f"{path}: header says {shape} = {expected} bytes of data, file has {len(raw) - header}; {HINT}"
+        )
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+
+
+def load_split(folder: str | os.PathLike, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """Images (n, 28, 28) and labels (n,), uint8, of the 'train' or 'test' split, checked for consistency."""
+    folder = Path(folder)
+    images_path = folder / FILES[f"{split}_images"]
+    labels_path = folder / FILES[f"{split}_labels"]
+    images = read_idx(images_path, ndim=3)
+    labels = read_idx(labels_path, ndim=1)
+    if images.shape[1:] != (28, 28):
+        raise UserError(f"{images_path}: images are {images.shape[1:]}, Fashion-MNIST's are (28, 28); {HINT}")
+    if len(images) != len(labels):
+        raise UserError(
+            f"{labels_path}: {len(labels)} labels for {len(images)} images in {images_path.name}; {HINT}"
+        )
+    if labels.size and labels.max() >= len(CLASS_NAMES):
+        raise UserError(f"{labels_path}: label {labels.max()} is outside 0-9; {HINT}")
+    return images, labels
+
+
+def find_data_dir(data_dir: str | None) -> Path | None:
+    """The folder to read: the one given, else $FASHION_MNIST_DIR, else Debian's; None means download."""
+    for candidate, origin in ((data_dir, "data_dir"), (os.environ.get(ENV_VAR), ENV_VAR)):
+        if candidate:
+            folder = Path(candidate).expanduser()
+            if not folder.is_dir():
+                raise UserError(f"{origin}={candidate}: no such folder; it must hold the four Fashion-MNIST .gz files")
+            missing = [name for name in FILES.values() if not (folder / name).is_file()]
+            if missing:
+                raise UserError(f"{folder}: missing {', '.join(missing)}; put the four Fashion-MNIST .gz files there")
+            return folder
+    if all((Path(DEBIAN_DIR) / name).is_file() for name in FILES.values()):
+        return Path(DEBIAN_DIR)
+    return None
+
+
+def load_fashion_mnist(data_dir: str | None = None):
+    """((x_train, y_train), (x_test, y_test)) as uint8 arrays, and where they came from."""
+    folder = find_data_dir(data_dir)
+    if folder is not None:
+        return (load_split(folder, "train"), load_split(folder, "test")), str(folder)
+    import keras  # only the download path needs it
+
+    try:
+        (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+    except Exception as e:  # the downloader raises several kinds of network errors
+        raise UserError(
+            f"could not download Fashion-MNIST ({type(e).__name__}); "
+            f"give a folder with the four .gz files via --data_dir or ${ENV_VAR}"
+        ) from None
+    return ((x_train, y_train), (x_test, y_test)), "keras.datasets.fashion_mnist"

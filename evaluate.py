@@ -1,0 +1,66 @@
+"""Test metrics of the trained run: `python evaluate.py [--artifacts_dir DIR]`.
+
+Writes metrics.json and test_predictions.npz beside the run and appends a row to the results table.
+"""
+
+import dataclasses
+import datetime
+
+import numpy as np
+
+import cli
+from artifacts import RunFiles, append_result, atomic_path, machine_info, read_json, require, write_json
+from config import Config
+from data import CLASS_NAMES, load_fashion_mnist, make_dataset
+from models.evaluation import evaluate_classifier
+from models.mobilenet import load_trained_classifier
+from models.training import best_val_accuracy
+
+
+def main(argv: list[str]) -> None:
+    cfg = cli.trained_run_config(argv)
+    files = RunFiles(cfg.artifacts_dir)
+    history = read_json(files.history, "train.py")
+    classifier = load_trained_classifier(cfg, require(files.best_weights, "train.py"))
+    (_, (x_test, y_test)), source = load_fashion_mnist(cfg.data_dir)
+
+    metrics, probs = evaluate_classifier(classifier, make_dataset(x_test, y_test, cfg.batch_size), y_test, CLASS_NAMES)
+    train_minutes = sum(e["seconds"] for e in history["epochs"]) / 60
+    metrics.update({
+        "best_val_accuracy": best_val_accuracy(history),
+        "train_minutes": train_minutes,
+        "training_completed": history["completed"],
+        "train_command": history["run"]["command"],
+        "config": dataclasses.asdict(cfg),
+        "data_source": source,
+        "machine": machine_info(),
+    })
+    write_json(files.metrics, metrics)
+    with atomic_path(files.predictions) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, probs=probs, labels=y_test)
+
+    defaults = dataclasses.asdict(Config())
+    machine = metrics["machine"]
+    append_result(cfg.results_file, {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "run": history["run"]["command"],
+        "changed_config": " ".join(f"{k}={v}" for k, v in metrics["config"].items() if defaults[k] != v),
+        "val_accuracy": f"{metrics['best_val_accuracy']:.4f}",
+        "test_accuracy": f"{metrics['test_accuracy']:.4f}",
+        "train_minutes": f"{train_minutes:.1f}",
+        "machine": f"{machine['cpu_count']} CPU cores, GPU: {', '.join(machine['gpus']) or 'none'}, "
+                   f"TF {machine['tensorflow']}",
+    })
+
+    print(metrics["report_text"])
+    print(f"test accuracy {metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f} "
+          f"on {len(y_test)} images (best validation accuracy {metrics['best_val_accuracy']:.4f})")
+    print(f"wrote {files.metrics}, {files.predictions}; appended to {cfg.results_file}")
+    if not history["completed"]:
+        print("note: training did not finish; these are the best weights so far (run train.py to resume)")
+    print("next: python visualize_results.py")
+
+
+if __name__ == "__main__":
+    cli.run(main)

@@ -1,0 +1,126 @@
+"""Two-phase transfer learning (frozen base, then fine-tuning) that can resume after a crash."""
+
+import json
+import shutil
+import sys
+import time
+
+import keras
+
+from artifacts import RunFiles, atomic_path, write_json
+from models.clr import CyclicalLR
+from models.mobilenet import freeze_base, unfreeze_base
+
+PHASES = ("frozen", "finetune")
+OPTIMIZERS = {
+    "adam": lambda: keras.optimizers.Adam(),
+    "adamw": lambda: keras.optimizers.AdamW(),
+    "sgd": lambda: keras.optimizers.SGD(momentum=0.9, nesterov=True),
+    "rmsprop": lambda: keras.optimizers.RMSprop(),
+}
+
+
+def start_or_resume(files: RunFiles, config: dict, steps_per_epoch: int, fresh: bool) -> dict:
+    """The history to continue: the unfinished run of this same config, else a new one.
+
+    A finished run, another config or `fresh` starts over, replacing the previous run's files.
+    """
+    if not fresh and files.config.exists() and files.history.exists():
+        saved, history = json.loads(files.config.read_text()), json.loads(files.history.read_text())
+        if saved == config and not history["completed"]:
+            print(f"resuming the unfinished run in {files.root} ({len(history['epochs'])} epochs done); "
+                  "--fresh starts over", flush=True)
+            return history
+    for path in (files.config, files.history, files.csv_log, files.best_weights, files.last_weights,
+                 files.metrics, files.predictions):
+        path.unlink(missing_ok=True)
+    shutil.rmtree(files.backup, ignore_errors=True)
+    write_json(files.config, config)
+    return {"steps_per_epoch": steps_per_epoch, "epochs": [], "lr_per_step": {}, "completed": False}
+
+
+def best_val_accuracy(history: dict) -> float:
+    return max((e["val_accuracy"] for e in history["epochs"]), default=float("-inf"))
+
+
+class RecordEpoch(keras.callbacks.Callback):
+    """Appends each finished epoch to the history file, so an interrupted run keeps what it did."""
+
+    def __init__(self, history: dict, phase: str, path):
+        super().__init__()
+        self.history, self.phase, self.path = history, phase, path
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        entry = {"phase": self.phase, "epoch": epoch, "seconds": time.monotonic() - self.started}
+        entry.update({k: float(v) for k, v in (logs or {}).items()})
+        # A resumed epoch replaces the record of its interrupted try.
+        self.history["epochs"] = [e for e in self.history["epochs"]
+                                  if (e["phase"], e["epoch"]) != (self.phase, epoch)] + [entry]
+        write_json(self.path, self.history)
+
+
+class SaveBestWeights(keras.callbacks.Callback):
+    """Keeps the weights of the best validation accuracy so far, written atomically.
+
+    (keras.callbacks.ModelCheckpoint writes in place, so a crash mid-write would corrupt the best file.)
+    """
+
+    def __init__(self, path, best: float):
+        super().__init__()
+        self.path, self.best = path, best
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs["val_accuracy"] > self.best:
+            self.best = logs["val_accuracy"]
+            with atomic_path(self.path) as tmp:
+                self.model.save_weights(tmp)
+
+
+def train_two_phases(model, cfg, train_ds, val_ds, files: RunFiles, history: dict) -> dict:
+    """Train the head on a frozen base, then fine-tune; skip what `history` shows as done."""
+    steps = history["steps_per_epoch"]
+    resumed_from_phase_end = False
+    for phase, epochs in zip(PHASES, (cfg.frozen_epochs, cfg.finetune_epochs)):
+        done = sum(e["phase"] == phase for e in history["epochs"])
+        if done >= epochs:
+            resumed_from_phase_end = epochs > 0
+            continue
+        if resumed_from_phase_end and files.last_weights.exists():
+            model.load_weights(files.last_weights)  # where the finished phase left the model
+
+        if phase == "frozen":
+            freeze_base(model)
+            scale = 1.0
+        else:
+            unfreeze_base(model, cfg.finetune_layers)
+            scale = cfg.finetune_lr_scale
+        clr = CyclicalLR(cfg.clr_min * scale, cfg.clr_max * scale, max(1, round(cfg.clr_step_epochs * steps)),
+                         cfg.clr_policy, cfg.clr_gamma)
+        model.compile(optimizer=OPTIMIZERS[cfg.optimizer](), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        print(f"\nphase '{phase}': {epochs} epochs, LR {clr.lr_at(0):.2g}..{clr.schedule['max_lr']:.2g} "
+              f"({cfg.clr_policy}), {len(model.trainable_weights)} trainable tensors", flush=True)
+        model.fit(
+            train_ds, validation_data=val_ds, epochs=epochs,
+            verbose=1 if sys.stdout.isatty() else 2,  # a progress bar on a terminal, a line per epoch in a log
+            callbacks=[
+                clr,  # first: it adds the LR to the logs the others record
+                RecordEpoch(history, phase, files.history),
+                SaveBestWeights(files.best_weights, best_val_accuracy(history)),
+                keras.callbacks.CSVLogger(str(files.csv_log), append=True),
+                keras.callbacks.BackupAndRestore(str(files.backup / phase)),  # last: save once all is recorded
+            ],
+        )
+        history["lr_per_step"][phase] = [clr.lr_at(s) for s in range(epochs * steps)]
+        with atomic_path(files.last_weights) as tmp:
+            model.save_weights(tmp)
+        write_json(files.history, history)
+        resumed_from_phase_end = False
+
+    history["completed"] = True
+    write_json(files.history, history)
+    shutil.rmtree(files.backup, ignore_errors=True)
+    return history

@@ -1,0 +1,92 @@
+"""The figures of a run, each saved atomically as a PNG."""
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display needed
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from artifacts import atomic_path  # noqa: E402
+
+
+def save(fig, path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_metric(history: dict, metric: str, path) -> None:
+    """Training and validation `metric` per epoch across both phases, the phase change marked."""
+    epochs = pd.DataFrame(history["epochs"])
+    epochs["n"] = np.arange(1, len(epochs) + 1)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(epochs["n"], epochs[metric], "o-", label=f"training {metric}")
+    ax.plot(epochs["n"], epochs[f"val_{metric}"], "s-", label=f"validation {metric}")
+    frozen = (epochs["phase"] == "frozen").sum()
+    if 0 < frozen < len(epochs):
+        ax.axvline(frozen + 0.5, color="gray", linestyle="--", label="fine-tuning starts")
+    ax.set(xlabel="epoch", ylabel=metric, title=f"{metric.capitalize()} per epoch")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    save(fig, path)
+
+
+def plot_learning_rate(history: dict, path) -> None:
+    lrs = [lr for phase in ("frozen", "finetune") for lr in history["lr_per_step"].get(phase, [])]
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.plot(np.arange(len(lrs)), lrs)
+    ax.set(xlabel="training step", ylabel="learning rate", title="Cyclical learning rate (both phases)")
+    ax.grid(alpha=0.3)
+    save(fig, path)
+
+
+def plot_confusion_matrix(matrix, class_names, path) -> None:
+    fig, ax = plt.subplots(figsize=(8, 7))
+    sns.heatmap(np.asarray(matrix), annot=True, fmt="d", cmap="Blues", cbar=False,
+                xticklabels=class_names, yticklabels=class_names, ax=ax)
+    ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix (test set)")
+    save(fig, path)
+
+
+def plot_examples(images, labels, probs, class_names, path, count: int = 25, seed: int = 0) -> None:
+    """A grid of test images with true and predicted class; wrong predictions in red.
+
+    A fifth of the grid is drawn from the mistakes, so they are always represented.
+    """
+    rng = np.random.default_rng(seed)
+    predicted = probs.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != labels)
+    n_wrong = min(len(wrong), count // 5)
+    picked = np.concatenate([rng.choice(wrong, n_wrong, replace=False),
+                             rng.choice(np.flatnonzero(predicted == labels), count - n_wrong, replace=False)])
+    rng.shuffle(picked)
+    side = int(np.ceil(np.sqrt(count)))
+    fig, axes = plt.subplots(side, side, figsize=(2 * side, 2.3 * side))
+    for ax, i in zip(axes.flat, picked):
+        ax.imshow(images[i], cmap="gray_r")
+        ok = predicted[i] == labels[i]
+        ax.set_title(f"true: {class_names[labels[i]]}\npred: {class_names[predicted[i]]} "
+                     f"({probs[i, predicted[i]]:.0%})", fontsize=8, color="black" if ok else "red")
+    for ax in axes.flat:
+        ax.axis("off")
+    fig.suptitle("Example test predictions (red: wrong)")
+    save(fig, path)
+
+
+def plot_confidence(labels, probs, class_names, path) -> None:
+    """Distribution of the predicted class's probability per true class, correct vs wrong."""
+    predicted = probs.argmax(axis=1)
+    frame = pd.DataFrame({
+        "true class": np.asarray(class_names)[labels],
+        "confidence": probs.max(axis=1),
+        "prediction": np.where(predicted == labels, "correct", "wrong"),
+    })
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    sns.boxplot(frame, x="true class", y="confidence", hue="prediction", order=list(class_names),
+                hue_order=["correct", "wrong"], fliersize=1.5, ax=ax)
+    ax.tick_params(axis="x", rotation=30)
+    ax.set(title="Confidence of the predicted class (test set)", ylim=(0, 1.02))
+    save(fig, path)
