@@ -58,10 +58,10 @@ def plot_examples(images, labels, probs, class_names, path, count: int = 25, see
     """
     rng = np.random.default_rng(seed)
     predicted = probs.argmax(axis=1)
-    wrong = np.flatnonzero(predicted != labels)
-    n_wrong = min(len(wrong), count // 5)
-    picked = np.concatenate([rng.choice(wrong, n_wrong, replace=False),
-                             rng.choice(np.flatnonzero(predicted == labels), count - n_wrong, replace=False)])
+    wrong, right = np.flatnonzero(predicted != labels), np.flatnonzero(predicted == labels)
+    n_wrong = min(len(wrong), max(count // 5, count - len(right)))
+    n_right = min(len(right), count - n_wrong)
+    picked = np.concatenate([rng.choice(wrong, n_wrong, replace=False), rng.choice(right, n_right, replace=False)])
     rng.shuffle(picked)
     side = int(np.ceil(np.sqrt(count)))
     fig, axes = plt.subplots(side, side, figsize=(2 * side, 2.3 * side))

@@ -1,6 +1,6 @@
 """Fashion-MNIST from IDX `.gz` files: a local folder, Debian's package, or Keras' downloader."""
 
-import gzip
+import math
 import os
 import zlib
 from pathlib import Path
@@ -29,26 +29,35 @@ def read_idx(path: str | os.PathLike, ndim: int) -> np.ndarray:
     """Parse one gzipped IDX file of unsigned bytes with `ndim` dimensions."""
     path = Path(path)
     try:
-        with gzip.open(path, "rb") as f:
-            raw = f.read()
+        return parse_idx(path.read_bytes(), ndim, str(path))
     except FileNotFoundError:
         raise UserError(f"{path}: file not found; {HINT}") from None
-    except (OSError, EOFError, zlib.error) as e:
-        raise UserError(f"{path}: not a readable .gz file ({e}); {HINT}") from None
+
+
+def parse_idx(packed: bytes, ndim: int, name: str = "IDX data") -> np.ndarray:
+    """The array in gzipped IDX bytes; any defect raises a UserError naming `name`."""
+    # zlib rather than gzip.open: gzip returns what it could read of a truncated file without complaint.
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        raw = inflater.decompress(packed)
+    except zlib.error as e:
+        raise UserError(f"{name}: not a readable .gz file ({e}); {HINT}") from None
+    if not inflater.eof:
+        raise UserError(f"{name}: not a readable .gz file (it ends early: truncated download?); {HINT}")
 
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise UserError(f"{path}: too short for an IDX header ({len(raw)} bytes); {HINT}")
+        raise UserError(f"{name}: too short for an IDX header ({len(raw)} bytes); {HINT}")
     if raw[0] != 0 or raw[1] != 0 or raw[2] != UINT8_TYPE_CODE or raw[3] != ndim:
         raise UserError(
-            f"{path}: wrong IDX magic number {raw[:4].hex()} "
+            f"{name}: wrong IDX magic number {raw[:4].hex()} "
             f"(expected 0000{UINT8_TYPE_CODE:02x}{ndim:02x}); {HINT}"
         )
     shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
-    expected = int(np.prod(shape, dtype=np.int64))
+    expected = math.prod(shape)  # Python ints: a corrupt header cannot overflow
     if len(raw) - header != expected:
         raise UserError(
-            f"{path}: header says {shape} = {expected} bytes of data, file has {len(raw) - header}; {HINT}"
+            f"{name}: header says {shape} = {expected} bytes of data, file has {len(raw) - header}; {HINT}"
         )
     return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
 

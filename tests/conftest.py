@@ -1,0 +1,61 @@
+"""Fixtures: small synthetic Fashion-MNIST written as real IDX .gz files, and a tiny config."""
+
+import gzip
+import struct
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SHARED_DATA = ROOT.parent / "shared" / "fashion-mnist"
+SHARED_WEIGHTS = ROOT.parent / "shared" / "weights" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
+
+
+def write_idx(path, array: np.ndarray) -> Path:
+    """Write a uint8 array as a gzipped IDX file (the format of the official files)."""
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+    return Path(path)
+
+
+def synthetic_split(per_class: int, seed: int):
+    """Images whose class is visible (a bright bar at a class-specific row), so a model can learn it."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(10, dtype=np.uint8), per_class)
+    rng.shuffle(labels)
+    images = rng.integers(0, 40, size=(len(labels), 28, 28), dtype=np.uint8)
+    for image, label in zip(images, labels):
+        image[2 + 2 * label: 4 + 2 * label, 4:24] = 230
+    return images, labels
+
+
+@pytest.fixture
+def idx_dir(tmp_path):
+    """A folder with the four Fashion-MNIST file names: 20 train and 5 test images per class."""
+    folder = tmp_path / "fashion-mnist"
+    folder.mkdir()
+    for split, per_class, seed in (("train", 20, 0), ("t10k", 5, 1)):
+        images, labels = synthetic_split(per_class, seed)
+        write_idx(folder / f"{split}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", labels)
+    return folder
+
+
+@pytest.fixture
+def tiny_overrides(idx_dir, tmp_path):
+    """Command-line overrides for a run that trains in seconds on the synthetic data."""
+    return {
+        "data_dir": str(idx_dir), "weights": "none", "image_size": "32", "batch_size": "32",
+        "frozen_epochs": "1", "finetune_epochs": "1", "clr_step_epochs": "0.5", "val_fraction": "0.25",
+        "artifacts_dir": str(tmp_path / "artifacts"), "visualizations_dir": str(tmp_path / "vis"),
+        "exports_dir": str(tmp_path / "exports"), "results_file": str(tmp_path / "results.csv"),
+    }
+
+
+def as_argv(overrides: dict) -> list[str]:
+    return [item for name, value in overrides.items() for item in (f"--{name}", str(value))]

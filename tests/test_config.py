@@ -1,0 +1,48 @@
+import pytest
+
+from config import PRESETS, Config, make_config, parse_overrides
+from errors import UserError
+
+
+def test_defaults_are_valid():
+    assert make_config() == Config()
+
+
+def test_overrides_are_typed():
+    overrides = parse_overrides(["--image_size", "64", "--dropout=0.3", "--horizontal_flip", "no",
+                                 "--weights", "none", "--optimizer", "sgd"])
+    assert overrides == {"image_size": 64, "dropout": 0.3, "horizontal_flip": False, "weights": None,
+                         "optimizer": "sgd"}
+
+
+def test_preset_expands_and_later_overrides_win():
+    overrides = parse_overrides(["--preset", "quick", "--finetune_epochs", "9"])
+    assert overrides == {**PRESETS["quick"], "finetune_epochs": 9}
+
+
+def test_unknown_option_suggests_the_closest_field():
+    with pytest.raises(UserError, match="did you mean --image_size"):
+        parse_overrides(["--imagesize", "64"])
+
+
+def test_wrong_type_names_the_field():
+    with pytest.raises(UserError, match="--batch_size expects int, got 'big'"):
+        parse_overrides(["--batch_size", "big"])
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("image_size", 16, "image_size=16 must be >= 32"),
+    ("dropout", 1.0, "dropout=1.0 must be in \\[0, 1\\)"),
+    ("clr_min", -0.1, "clr_min=-0.1 must be > 0"),
+    ("clr_max", 1e-5, "clr_max=1e-05 must be >= clr_min"),
+    ("val_fraction", 1.0, "val_fraction=1.0 must be in \\(0, 1\\)"),
+    ("clr_policy", "cosine", "clr_policy='cosine' must be one of"),
+])
+def test_impossible_values_are_rejected(field, value, message):
+    with pytest.raises(UserError, match=message):
+        make_config({field: value})
+
+
+def test_nothing_to_train_is_rejected():
+    with pytest.raises(UserError, match="nothing to train"):
+        make_config({"frozen_epochs": 0, "finetune_epochs": 0})

@@ -1,0 +1,112 @@
+"""The four scripts, run as a user runs them, on a tiny synthetic data set."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import ROOT, as_argv
+from config import make_config
+from models.mobilenet import load_trained_classifier
+
+PNGS = ("accuracy_plot.png", "loss_plot.png", "learning_rate.png", "confusion_matrix.png",
+        "example_predictions.png", "prediction_probabilities_boxplot.png")
+
+
+def run_script(name, argv, check=True):
+    result = subprocess.run([sys.executable, name, *argv], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=600)
+    if check:
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def assert_one_line_error(result, message):
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and message in last, result.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """Train once on synthetic data for the tests below; returns the overrides used."""
+    from conftest import synthetic_split, write_idx
+
+    root = tmp_path_factory.mktemp("run")
+    data = root / "data"
+    data.mkdir()
+    for split, per_class, seed in (("train", 20, 0), ("t10k", 5, 1)):
+        images, labels = synthetic_split(per_class, seed)
+        write_idx(data / f"{split}-images-idx3-ubyte.gz", images)
+        write_idx(data / f"{split}-labels-idx1-ubyte.gz", labels)
+    overrides = {
+        "data_dir": str(data), "weights": "none", "image_size": "32", "batch_size": "32",
+        "frozen_epochs": "1", "finetune_epochs": "2", "clr_step_epochs": "0.5", "val_fraction": "0.25",
+        "artifacts_dir": str(root / "artifacts"), "visualizations_dir": str(root / "vis"),
+        "exports_dir": str(root / "exports"), "results_file": str(root / "results.csv"),
+    }
+    run_script("train.py", as_argv(overrides))
+    return overrides
+
+
+def test_train_saves_weights_history_and_config(trained_run):
+    artifacts = ROOT / trained_run["artifacts_dir"]
+    config = json.loads((artifacts / "config.json").read_text())
+    assert config["image_size"] == 32 and config["finetune_epochs"] == 2
+    history = json.loads((artifacts / "history.json").read_text())
+    assert history["completed"]
+    assert [e["phase"] for e in history["epochs"]] == ["frozen", "finetune", "finetune"]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"} <= set(history["epochs"][0])
+    steps = history["steps_per_epoch"]
+    assert len(history["lr_per_step"]["frozen"]) == steps and len(history["lr_per_step"]["finetune"]) == 2 * steps
+    assert (artifacts / "best.weights.h5").is_file()
+    assert len((artifacts / "training_log.csv").read_text().splitlines()) == 4  # header + 3 epochs
+    assert not (artifacts / "backup").exists()  # a clean finish removes the resume state
+
+
+def test_evaluate_visualize_export_round_trip(trained_run):
+    argv = ["--artifacts_dir", trained_run["artifacts_dir"]]
+    out = run_script("evaluate.py", argv).stdout
+    assert "test accuracy" in out
+    metrics = json.loads((ROOT / trained_run["artifacts_dir"] / "metrics.json").read_text())
+    assert 0 <= metrics["test_accuracy"] <= 1 and metrics["test_images"] == 50
+    assert np.array(metrics["confusion_matrix"]).sum() == 50
+    assert set(metrics["per_class"]) >= {"T-shirt/top", "Ankle boot"}
+    assert "test_accuracy" in (ROOT / trained_run["results_file"]).read_text()
+
+    run_script("visualize_results.py", argv)
+    for png in PNGS:
+        assert (ROOT / trained_run["visualizations_dir"] / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    run_script("export_model.py", argv)
+    exported = keras.models.load_model(ROOT / trained_run["exports_dir"] / "fashion_mnist_model.h5", compile=False)
+    cfg = make_config(json.loads((ROOT / trained_run["artifacts_dir"] / "config.json").read_text()))
+    trained = load_trained_classifier(cfg, ROOT / trained_run["artifacts_dir"] / "best.weights.h5")
+    pixels = np.random.default_rng(0).integers(0, 256, (16, 28, 28, 1)).astype("float32")
+    np.testing.assert_allclose(exported.predict(pixels, verbose=0), trained.predict(pixels, verbose=0), atol=1e-6)
+    assert exported.input_shape == (None, 28, 28, 1) and exported.output_shape == (None, 10)
+
+
+def test_changing_the_architecture_after_training_is_refused(trained_run):
+    result = run_script("evaluate.py", ["--artifacts_dir", trained_run["artifacts_dir"], "--image_size", "64"],
+                        check=False)
+    assert_one_line_error(result, "image_size (trained 32, asked 64)")
+
+
+@pytest.mark.parametrize("script", ["evaluate.py", "visualize_results.py", "export_model.py"])
+def test_scripts_run_before_training_say_what_to_run_first(script, tmp_path):
+    result = run_script(script, ["--artifacts_dir", str(tmp_path / "empty")], check=False)
+    assert_one_line_error(result, "run `python train.py` first")
+
+
+def test_bad_data_and_bad_config_end_in_one_line(tmp_path):
+    assert_one_line_error(run_script("train.py", ["--data_dir", str(tmp_path)], check=False),
+                          "missing train-images-idx3-ubyte.gz")
+    assert_one_line_error(run_script("train.py", ["--image_size", "16"], check=False),
+                          "image_size=16 must be >= 32")
+    assert_one_line_error(run_script("train.py", ["--dropuot", "0.1"], check=False), "did you mean --dropout")
