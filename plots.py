@@ -90,3 +90,13 @@ def plot_confidence(labels, probs, class_names, path) -> None:
     ax.tick_params(axis="x", rotation=30)
     ax.set(title="Confidence of the predicted class (test set)", ylim=(0, 1.02))
     save(fig, path)
+
+
+def plot_lr_range_test(lrs, smoothed_loss, low, high, path) -> None:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(lrs, smoothed_loss)
+    ax.axvspan(low, high, color="green", alpha=0.15, label=f"suggested bounds {low:.1g}..{high:.1g}")
+    ax.set(xscale="log", xlabel="learning rate", ylabel="training loss (smoothed)", title="LR range test")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    save(fig, path)

@@ -20,6 +20,11 @@ OPTIMIZERS = {
 }
 
 
+def progress_verbosity() -> int:
+    """Keras' progress bar on a terminal, one line per epoch in a log file."""
+    return 1 if sys.stdout.isatty() else 2
+
+
 def start_or_resume(files: RunFiles, config: dict, steps_per_epoch: int, fresh: bool) -> dict:
     """The history to continue: the unfinished run of this same config, else a new one.
 
@@ -79,18 +84,36 @@ class SaveBestWeights(keras.callbacks.Callback):
                 self.model.save_weights(tmp)
 
 
+class ResilientBackup(keras.callbacks.BackupAndRestore):
+    """Keras' resume state, kept twice because a kill can land while it is written.
+
+    If neither copy loads (a kill during the phase's first save), the phase starts over, which is
+    consistent with the history: it records an epoch only after its backup is complete.
+    """
+
+    def __init__(self, backup_dir):
+        super().__init__(str(backup_dir), double_checkpoint=True)
+
+    def on_train_begin(self, logs=None):
+        try:
+            super().on_train_begin(logs)
+        except OSError:
+            print(f"{self.backup_dir} is unreadable (interrupted while written): the phase starts over", flush=True)
+            shutil.rmtree(self.backup_dir, ignore_errors=True)
+
+
 def train_two_phases(model, cfg, train_ds, val_ds, files: RunFiles, history: dict) -> dict:
     """Train the head on a frozen base, then fine-tune; skip what `history` shows as done."""
     steps = history["steps_per_epoch"]
-    resumed_from_phase_end = False
+    # Each epoch's iterator reshuffles from the dataset's seed sequence: skip the orders of the epochs
+    # already done so a resumed run sees the batches an uninterrupted run would.
+    for _ in history["epochs"]:
+        iter(train_ds)
+    if files.last_weights.exists():  # resuming after a finished phase: start where it left the model
+        model.load_weights(files.last_weights)
     for phase, epochs in zip(PHASES, (cfg.frozen_epochs, cfg.finetune_epochs)):
-        done = sum(e["phase"] == phase for e in history["epochs"])
-        if done >= epochs:
-            resumed_from_phase_end = epochs > 0
-            continue
-        if resumed_from_phase_end and files.last_weights.exists():
-            model.load_weights(files.last_weights)  # where the finished phase left the model
-
+        if sum(e["phase"] == phase for e in history["epochs"]) >= epochs:
+            continue  # finished before an interruption
         if phase == "frozen":
             freeze_base(model)
             scale = 1.0
@@ -104,21 +127,21 @@ def train_two_phases(model, cfg, train_ds, val_ds, files: RunFiles, history: dic
         print(f"\nphase '{phase}': {epochs} epochs, LR {clr.lr_at(0):.2g}..{clr.schedule['max_lr']:.2g} "
               f"({cfg.clr_policy}), {len(model.trainable_weights)} trainable tensors", flush=True)
         model.fit(
-            train_ds, validation_data=val_ds, epochs=epochs,
-            verbose=1 if sys.stdout.isatty() else 2,  # a progress bar on a terminal, a line per epoch in a log
+            train_ds, validation_data=val_ds, epochs=epochs, shuffle=False,  # train_ds shuffles itself
+            verbose=progress_verbosity(),
             callbacks=[
                 clr,  # first: it adds the LR to the logs the others record
+                # The backup comes before the records, so history never lists an epoch a resume would redo.
+                ResilientBackup(files.backup / phase),
                 RecordEpoch(history, phase, files.history),
                 SaveBestWeights(files.best_weights, best_val_accuracy(history)),
                 keras.callbacks.CSVLogger(str(files.csv_log), append=True),
-                keras.callbacks.BackupAndRestore(str(files.backup / phase)),  # last: save once all is recorded
             ],
         )
         history["lr_per_step"][phase] = [clr.lr_at(s) for s in range(epochs * steps)]
         with atomic_path(files.last_weights) as tmp:
             model.save_weights(tmp)
         write_json(files.history, history)
-        resumed_from_phase_end = False
 
     history["completed"] = True
     write_json(files.history, history)

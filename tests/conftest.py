@@ -1,7 +1,9 @@
 """Fixtures: small synthetic Fashion-MNIST written as real IDX .gz files, and a tiny config."""
 
 import gzip
+import os
 import struct
+import subprocess
 import sys
 from pathlib import Path
 
@@ -34,11 +36,9 @@ def synthetic_split(per_class: int, seed: int):
     return images, labels
 
 
-@pytest.fixture
-def idx_dir(tmp_path):
-    """A folder with the four Fashion-MNIST file names: 20 train and 5 test images per class."""
-    folder = tmp_path / "fashion-mnist"
-    folder.mkdir()
+def write_synthetic_fashion_mnist(folder: Path) -> Path:
+    """The four Fashion-MNIST file names with 20 train and 5 test images per class."""
+    folder.mkdir(parents=True, exist_ok=True)
     for split, per_class, seed in (("train", 20, 0), ("t10k", 5, 1)):
         images, labels = synthetic_split(per_class, seed)
         write_idx(folder / f"{split}-images-idx3-ubyte.gz", images)
@@ -46,16 +46,36 @@ def idx_dir(tmp_path):
     return folder
 
 
-@pytest.fixture
-def tiny_overrides(idx_dir, tmp_path):
-    """Command-line overrides for a run that trains in seconds on the synthetic data."""
+def tiny_run(root: Path) -> dict:
+    """Command-line overrides for a run that trains in seconds on synthetic data written under `root`."""
     return {
-        "data_dir": str(idx_dir), "weights": "none", "image_size": "32", "batch_size": "32",
-        "frozen_epochs": "1", "finetune_epochs": "1", "clr_step_epochs": "0.5", "val_fraction": "0.25",
-        "artifacts_dir": str(tmp_path / "artifacts"), "visualizations_dir": str(tmp_path / "vis"),
-        "exports_dir": str(tmp_path / "exports"), "results_file": str(tmp_path / "results.csv"),
+        "data_dir": str(write_synthetic_fashion_mnist(root / "data")), "weights": "none", "image_size": "32",
+        "batch_size": "32", "frozen_epochs": "1", "finetune_epochs": "1", "clr_step_epochs": "0.5",
+        "val_fraction": "0.25", "artifacts_dir": str(root / "artifacts"), "visualizations_dir": str(root / "vis"),
+        "exports_dir": str(root / "exports"), "results_file": str(root / "results.csv"),
     }
+
+
+@pytest.fixture
+def idx_dir(tmp_path):
+    return write_synthetic_fashion_mnist(tmp_path / "fashion-mnist")
 
 
 def as_argv(overrides: dict) -> list[str]:
     return [item for name, value in overrides.items() for item in (f"--{name}", str(value))]
+
+
+def run_script(name, argv, check=True):
+    """Run one of the project's scripts as a user would; fail with its output if it fails."""
+    result = subprocess.run([sys.executable, name, *argv], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=600)
+    if check:
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def assert_one_line_error(result, message):
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and message in last, result.stderr[-2000:]

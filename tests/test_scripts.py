@@ -1,15 +1,12 @@
 """The four scripts, run as a user runs them, on a tiny synthetic data set."""
 
 import json
-import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
 
-from conftest import ROOT, as_argv
+from conftest import ROOT, as_argv, assert_one_line_error, run_script, tiny_run
 from config import make_config
 from models.mobilenet import load_trained_classifier
 
@@ -17,39 +14,10 @@ PNGS = ("accuracy_plot.png", "loss_plot.png", "learning_rate.png", "confusion_ma
         "example_predictions.png", "prediction_probabilities_boxplot.png")
 
 
-def run_script(name, argv, check=True):
-    result = subprocess.run([sys.executable, name, *argv], cwd=ROOT, capture_output=True, text=True,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=600)
-    if check:
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result
-
-
-def assert_one_line_error(result, message):
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: ") and message in last, result.stderr[-2000:]
-
-
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
     """Train once on synthetic data for the tests below; returns the overrides used."""
-    from conftest import synthetic_split, write_idx
-
-    root = tmp_path_factory.mktemp("run")
-    data = root / "data"
-    data.mkdir()
-    for split, per_class, seed in (("train", 20, 0), ("t10k", 5, 1)):
-        images, labels = synthetic_split(per_class, seed)
-        write_idx(data / f"{split}-images-idx3-ubyte.gz", images)
-        write_idx(data / f"{split}-labels-idx1-ubyte.gz", labels)
-    overrides = {
-        "data_dir": str(data), "weights": "none", "image_size": "32", "batch_size": "32",
-        "frozen_epochs": "1", "finetune_epochs": "2", "clr_step_epochs": "0.5", "val_fraction": "0.25",
-        "artifacts_dir": str(root / "artifacts"), "visualizations_dir": str(root / "vis"),
-        "exports_dir": str(root / "exports"), "results_file": str(root / "results.csv"),
-    }
+    overrides = {**tiny_run(tmp_path_factory.mktemp("run")), "finetune_epochs": "2"}
     run_script("train.py", as_argv(overrides))
     return overrides
 

@@ -1,0 +1,45 @@
+"""Smith's LR range test for the fine-tuning phase: `python lr_range_test.py [--preset quick] [...]`.
+
+Sweeps the LR exponentially over a few hundred batches, writes the loss-vs-LR curve to
+results/lr_range_test.json and visualizations/lr_range_test.png, and suggests cyclical LR bounds.
+"""
+
+import dataclasses
+from pathlib import Path
+
+import cli
+import plots
+from artifacts import machine_info, write_json
+from data import load_fashion_mnist, make_dataset, split_train_val
+from models.lr_range_test import LRRangeTest, suggest_bounds
+from models.mobilenet import build_model, unfreeze_base
+from models.training import OPTIMIZERS, progress_verbosity
+
+START_LR, END_LR, STEPS = 1e-6, 1.0, 300
+
+
+def main(argv: list[str]) -> None:
+    cfg = cli.new_run_config(argv)
+    ((images, labels), _), source = load_fashion_mnist(cfg.data_dir)
+    (x_train, y_train), _ = split_train_val(images, labels, cfg.val_fraction, cfg.seed)
+    model = build_model(cfg)
+    unfreeze_base(model, cfg.finetune_layers)  # the phase that takes most of the training
+    model.compile(optimizer=OPTIMIZERS[cfg.optimizer](), loss="sparse_categorical_crossentropy")
+    sweep = LRRangeTest(START_LR, END_LR, STEPS)
+    model.fit(make_dataset(x_train, y_train, cfg.batch_size, shuffle=True, seed=cfg.seed).repeat(),
+              steps_per_epoch=STEPS, epochs=1, callbacks=[sweep], verbose=progress_verbosity())
+
+    low, high = suggest_bounds(sweep.lrs, sweep.smoothed)
+    write_json(Path(cfg.results_file).parent / "lr_range_test.json", {
+        "lr": sweep.lrs, "loss": sweep.losses, "smoothed_loss": sweep.smoothed,
+        "suggested_phase2_lr": [low, high],
+        "suggested_clr_min": low / cfg.finetune_lr_scale, "suggested_clr_max": high / cfg.finetune_lr_scale, "config": dataclasses.asdict(cfg),
+        "data_source": source, "machine": machine_info(),
+    })
+    plots.plot_lr_range_test(sweep.lrs, sweep.smoothed, low, high, Path(cfg.visualizations_dir) / "lr_range_test.png")
+    scale = cfg.finetune_lr_scale  # phase 2 runs at clr_* x finetune_lr_scale
+    print(f"phase 2 LR bounds {low:.2g}..{high:.2g}: set --clr_min {low / scale:.2g} --clr_max {high / scale:.2g}")
+
+
+if __name__ == "__main__":
+    cli.run(main)

@@ -1,0 +1,64 @@
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from artifacts import append_result, atomic_path, read_json, write_json
+from conftest import ROOT
+from errors import UserError
+
+SLOW_WRITER = """
+import sys, time
+sys.path.insert(0, {root!r})
+from artifacts import atomic_path
+with atomic_path({target!r}) as tmp:
+    with open(tmp, "w") as f:
+        for i in range(10_000):
+            f.write("new content line\\n")
+            f.flush()
+            time.sleep(0.001)
+"""
+
+
+def test_a_writer_killed_midway_leaves_the_previous_file(tmp_path):
+    target = tmp_path / "metrics.json"
+    write_json(target, {"test_accuracy": 0.9})
+    writer = subprocess.Popen([sys.executable, "-c", SLOW_WRITER.format(root=str(ROOT), target=str(target))])
+    deadline = time.monotonic() + 30
+    while not list(tmp_path.glob(".tmp-*")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # well inside the write
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    assert json.loads(target.read_text()) == {"test_accuracy": 0.9}
+
+
+def test_a_failed_write_keeps_the_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "history.json"
+    write_json(target, {"epochs": [1]})
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("{half")
+            raise RuntimeError("crash")
+    assert json.loads(target.read_text()) == {"epochs": [1]}
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_missing_and_damaged_artifacts_name_the_script_to_run(tmp_path):
+    with pytest.raises(UserError, match="run `python train.py` first"):
+        read_json(tmp_path / "history.json", "train.py")
+    (tmp_path / "metrics.json").write_text("{trunc")
+    with pytest.raises(UserError, match="damaged: run `python evaluate.py` again"):
+        read_json(tmp_path / "metrics.json", "evaluate.py")
+
+
+def test_results_table_gets_one_header_and_a_row_per_run(tmp_path):
+    table = tmp_path / "results" / "runs.csv"
+    append_result(table, {"run": "a", "test_accuracy": "0.91"})
+    append_result(table, {"run": "b", "test_accuracy": "0.92"})
+    lines = table.read_text().splitlines()
+    assert lines[0].startswith("date,run,") and len(lines) == 3
+    assert lines[2].split(",")[1] == "b"
