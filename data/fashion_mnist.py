@@ -32,6 +32,8 @@ def read_idx(path: str | os.PathLike, ndim: int) -> np.ndarray:
         return parse_idx(path.read_bytes(), ndim, str(path))
     except FileNotFoundError:
         raise UserError(f"{path}: file not found; {HINT}") from None
+    except OSError as e:  # a folder in its place, no permission, ...
+        raise UserError(f"{path}: cannot be read ({e.strerror}); {HINT}") from None
 
 
 def parse_idx(packed: bytes, ndim: int, name: str = "IDX data") -> np.ndarray:
