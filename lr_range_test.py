@@ -13,7 +13,7 @@ from artifacts import machine_info, write_json
 from data import load_fashion_mnist, make_dataset, split_train_val
 from models.lr_range_test import LRRangeTest, suggest_bounds
 from models.mobilenet import build_model, unfreeze_base
-from models.training import OPTIMIZERS, progress_verbosity
+from models.training import compile_for_training, progress_verbosity
 
 START_LR, END_LR, STEPS = 1e-6, 1.0, 300
 
@@ -24,7 +24,7 @@ def main(argv: list[str]) -> None:
     (x_train, y_train), _ = split_train_val(images, labels, cfg.val_fraction, cfg.seed)
     model = build_model(cfg)
     unfreeze_base(model, cfg.finetune_layers)  # the phase that takes most of the training
-    model.compile(optimizer=OPTIMIZERS[cfg.optimizer](), loss="sparse_categorical_crossentropy")
+    compile_for_training(model, cfg.optimizer)
     sweep = LRRangeTest(START_LR, END_LR, STEPS)
     model.fit(make_dataset(x_train, y_train, cfg.batch_size, shuffle=True, seed=cfg.seed).repeat(),
               steps_per_epoch=STEPS, epochs=1, callbacks=[sweep], verbose=progress_verbosity())

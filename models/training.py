@@ -20,6 +20,11 @@ OPTIMIZERS = {
 }
 
 
+def compile_for_training(model, optimizer: str) -> None:
+    """A fresh optimizer (its LR is set per batch by a callback) and the loss on integer labels."""
+    model.compile(optimizer=OPTIMIZERS[optimizer](), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+
 def progress_verbosity() -> int:
     """Keras' progress bar on a terminal, one line per epoch in a log file."""
     return 1 if sys.stdout.isatty() else 2
@@ -122,8 +127,7 @@ def train_two_phases(model, cfg, train_ds, val_ds, files: RunFiles, history: dic
             scale = cfg.finetune_lr_scale
         clr = CyclicalLR(cfg.clr_min * scale, cfg.clr_max * scale, max(1, round(cfg.clr_step_epochs * steps)),
                          cfg.clr_policy, cfg.clr_gamma)
-        model.compile(optimizer=OPTIMIZERS[cfg.optimizer](), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+        compile_for_training(model, cfg.optimizer)
         print(f"\nphase '{phase}': {epochs} epochs, LR {clr.lr_at(0):.2g}..{clr.schedule['max_lr']:.2g} "
               f"({cfg.clr_policy}), {len(model.trainable_weights)} trainable tensors", flush=True)
         model.fit(
