@@ -67,19 +67,34 @@ def read_json(path, script: str):
 
 
 def machine_info() -> dict:
-    """What a number was measured on."""
+    """What a number was measured on: CPUs, accelerators and the framework versions."""
     import keras
-    import tensorflow as tf
 
-    return {
+    info = {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
-        "gpus": [gpu.name for gpu in tf.config.list_physical_devices("GPU")],
         "python": sys.version.split()[0],
-        "tensorflow": tf.__version__,
         "keras": keras.__version__,
+        "backend": keras.backend.backend(),
     }
+    if info["backend"] == "jax":
+        import jax
+
+        info.update(jax=jax.__version__, gpus=[d.device_kind for d in jax.devices() if d.platform == "gpu"])
+    else:
+        import tensorflow as tf
+
+        info.update(tensorflow=tf.__version__, gpus=[
+            tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
+            for gpu in tf.config.list_physical_devices("GPU")])
+    return info
+
+
+def describe_machine(info: dict) -> str:
+    """One line for the results table, e.g. '2 CPU cores, GPU: none, TF 2.21.0'."""
+    framework = f"JAX {info['jax']}" if info.get("backend") == "jax" else f"TF {info['tensorflow']}"
+    return f"{info['cpu_count']} CPU cores, GPU: {', '.join(info['gpus']) or 'none'}, {framework}"
 
 
 RESULT_COLUMNS = ("date", "run", "changed_config", "val_accuracy", "test_accuracy", "train_minutes", "machine")

@@ -36,12 +36,15 @@ class Config:
     finetune_layers: int = 0  # how many top layers of the base phase 2 unfreezes; 0 = all
     finetune_lr_scale: float = 0.5  # phase 2 uses the cyclical LR bounds times this factor
     optimizer: str = "adam"  # adam, adamw, sgd or rmsprop
+    label_smoothing: float = 0.0  # share of each target spread over all classes (Szegedy et al. 2016)
     # --- cyclical learning rate (Smith 2017), updated every batch ---
     clr_min: float = 1e-4  # lower LR bound
     clr_max: float = 3e-3  # upper LR bound
     clr_step_epochs: float = 2.0  # half a cycle, in epochs (Smith: 2-8 epochs' worth of batches)
     clr_policy: str = "triangular2"  # triangular, triangular2 or exp_range
     clr_gamma: float = 0.99994  # per-step amplitude decay of exp_range
+    # --- evaluation and export ---
+    tta_flip: bool = True  # average each prediction with the mirrored image's (test-time augmentation)
     # --- run ---
     seed: int = 42
     artifacts_dir: str = "artifacts"  # weights, history, config and metrics of the run
@@ -59,7 +62,7 @@ PRESETS = {
     # from the LR range test (results/lr_range_test.json).
     "quick": {"image_size": 64, "finetune_layers": 100, "frozen_epochs": 1, "finetune_epochs": 11,
               "rotation": 0.0, "zoom": 0.0, "shear": 0.0, "clr_min": 4e-5, "clr_max": 1e-3,
-              "finetune_lr_scale": 1.0, "clr_policy": "triangular", "clr_step_epochs": 5.5},
+              "finetune_lr_scale": 1.0, "clr_policy": "triangular", "clr_step_epochs": 5.5, "label_smoothing": 0.1},
 }
 
 # Fields that change the shape of the network: trained weights only fit the same values.
@@ -86,6 +89,7 @@ def validate(cfg: Config) -> Config:
         ("finetune_epochs", cfg.finetune_epochs >= 0, "must be >= 0"),
         ("finetune_layers", cfg.finetune_layers >= 0, "must be >= 0 (0 = whole base)"),
         ("finetune_lr_scale", cfg.finetune_lr_scale > 0, "must be > 0"),
+        ("label_smoothing", 0 <= cfg.label_smoothing < 1, "must be in [0, 1)"),
         ("optimizer", cfg.optimizer in OPTIMIZERS, f"must be one of {', '.join(OPTIMIZERS)}"),
         ("clr_min", cfg.clr_min > 0, "must be > 0"),
         ("clr_max", cfg.clr_max >= cfg.clr_min, f"must be >= clr_min ({cfg.clr_min})"),

@@ -9,7 +9,8 @@ import datetime
 import numpy as np
 
 import cli
-from artifacts import RunFiles, append_result, atomic_path, machine_info, read_json, require, write_json
+from artifacts import (RunFiles, append_result, atomic_path, describe_machine, machine_info, read_json, require,
+                       write_json)
 from config import Config
 from data import CLASS_NAMES, load_fashion_mnist, make_dataset
 from models.evaluation import evaluate_classifier
@@ -41,7 +42,6 @@ def main(argv: list[str]) -> None:
             np.savez_compressed(f, probs=probs, labels=y_test)
 
     defaults = dataclasses.asdict(Config())
-    machine = metrics["machine"]
     append_result(cfg.results_file, {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "run": history["run"]["command"],
@@ -49,8 +49,7 @@ def main(argv: list[str]) -> None:
         "val_accuracy": f"{metrics['best_val_accuracy']:.4f}",
         "test_accuracy": f"{metrics['test_accuracy']:.4f}",
         "train_minutes": f"{train_minutes:.1f}",
-        "machine": f"{machine['cpu_count']} CPU cores, GPU: {', '.join(machine['gpus']) or 'none'}, "
-                   f"TF {machine['tensorflow']}",
+        "machine": describe_machine(metrics["machine"]),
     })
 
     print(metrics["report_text"])

@@ -24,7 +24,7 @@ def main(argv: list[str]) -> None:
     (x_train, y_train), _ = split_train_val(images, labels, cfg.val_fraction, cfg.seed)
     model = build_model(cfg)
     unfreeze_base(model, cfg.finetune_layers)  # the phase that takes most of the training
-    compile_for_training(model, cfg.optimizer)
+    compile_for_training(model, cfg)
     sweep = LRRangeTest(START_LR, END_LR, STEPS)
     model.fit(make_dataset(x_train, y_train, cfg.batch_size, shuffle=True, seed=cfg.seed).repeat(),
               steps_per_epoch=STEPS, epochs=1, callbacks=[sweep], verbose=progress_verbosity())

@@ -8,6 +8,7 @@ exports to .h5 and reloads with plain `keras.models.load_model`; augmentation st
 import os
 
 import keras
+import numpy as np
 from keras import layers
 
 from errors import UserError
@@ -84,7 +85,24 @@ def load_trained_classifier(cfg, weights_path) -> keras.Model:
         model.load_weights(weights_path)
     except ValueError as e:
         raise UserError(f"{weights_path} does not fit the config (was image_size or alpha changed?): {e}") from None
-    return classifier_of(model)
+    classifier = classifier_of(model)
+    return with_flip_averaging(classifier) if cfg.tta_flip else classifier
+
+
+def with_flip_averaging(classifier: keras.Model) -> keras.Model:
+    """The classifier's probabilities averaged over each image and its mirror image (test-time augmentation).
+
+    The mirror is a fixed anti-diagonal 0/1 matrix applied over the width axis by a frozen Dense layer:
+    stock layers only, so the model still exports to .h5 and reloads with safe_mode.
+    """
+    inputs = keras.Input(INPUT_SHAPE, name="pixels")
+    width = INPUT_SHAPE[1]
+    mirror = layers.Dense(width, use_bias=False, trainable=False, name="mirror")
+    x = layers.Permute((1, 3, 2), name="width_last")(inputs)
+    x = layers.Permute((1, 3, 2), name="width_back")(mirror(x))
+    mirror.set_weights([np.eye(width, dtype="float32")[::-1]])
+    probs = layers.Average(name="mean_of_views")([classifier(inputs), classifier(x)])
+    return keras.Model(inputs, probs, name="classifier_tta")
 
 
 def classifier_of(model: keras.Model) -> keras.Model:

@@ -8,8 +8,9 @@ import time
 import keras
 
 from artifacts import RunFiles, atomic_path, write_json
+from data import skip_epochs
 from models.clr import CyclicalLR
-from models.mobilenet import freeze_base, unfreeze_base
+from models.mobilenet import NUM_CLASSES, freeze_base, unfreeze_base
 
 PHASES = ("frozen", "finetune")
 OPTIMIZERS = {
@@ -20,9 +21,22 @@ OPTIMIZERS = {
 }
 
 
-def compile_for_training(model, optimizer: str) -> None:
-    """A fresh optimizer (its LR is set per batch by a callback) and the loss on integer labels."""
-    model.compile(optimizer=OPTIMIZERS[optimizer](), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+def compile_for_training(model, cfg) -> None:
+    """A fresh optimizer (its LR is set per batch by a callback) and cross-entropy on integer labels."""
+    model.compile(optimizer=OPTIMIZERS[cfg.optimizer](), loss=sparse_crossentropy(cfg.label_smoothing),
+                  metrics=["accuracy"])
+
+
+def sparse_crossentropy(label_smoothing: float):
+    """Cross-entropy on integer labels; with smoothing, the target gives that much mass to all classes."""
+    if not label_smoothing:
+        return "sparse_categorical_crossentropy"
+
+    def smoothed_crossentropy(labels, probs):
+        one_hot = keras.ops.one_hot(keras.ops.reshape(keras.ops.cast(labels, "int32"), (-1,)), NUM_CLASSES)
+        return keras.losses.categorical_crossentropy(one_hot, probs, label_smoothing=label_smoothing)
+
+    return smoothed_crossentropy
 
 
 def progress_verbosity() -> int:
@@ -110,10 +124,7 @@ class ResilientBackup(keras.callbacks.BackupAndRestore):
 def train_two_phases(model, cfg, train_ds, val_ds, files: RunFiles, history: dict) -> dict:
     """Train the head on a frozen base, then fine-tune; skip what `history` shows as done."""
     steps = history["steps_per_epoch"]
-    # Each epoch's iterator reshuffles from the dataset's seed sequence: skip the orders of the epochs
-    # already done so a resumed run sees the batches an uninterrupted run would.
-    for _ in history["epochs"]:
-        iter(train_ds)
+    skip_epochs(train_ds, len(history["epochs"]))
     if files.last_weights.exists():  # resuming after a finished phase: start where it left the model
         model.load_weights(files.last_weights)
     for phase, epochs in zip(PHASES, (cfg.frozen_epochs, cfg.finetune_epochs)):
@@ -127,7 +138,7 @@ def train_two_phases(model, cfg, train_ds, val_ds, files: RunFiles, history: dic
             scale = cfg.finetune_lr_scale
         clr = CyclicalLR(cfg.clr_min * scale, cfg.clr_max * scale, max(1, round(cfg.clr_step_epochs * steps)),
                          cfg.clr_policy, cfg.clr_gamma)
-        compile_for_training(model, cfg.optimizer)
+        compile_for_training(model, cfg)
         print(f"\nphase '{phase}': {epochs} epochs, LR {clr.lr_at(0):.2g}..{clr.schedule['max_lr']:.2g} "
               f"({cfg.clr_policy}), {len(model.trainable_weights)} trainable tensors", flush=True)
         model.fit(

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from artifacts import append_result, atomic_path, read_json, write_json
+from artifacts import append_result, atomic_path, describe_machine, machine_info, read_json, write_json
 from conftest import ROOT
 from errors import UserError
 
@@ -62,3 +62,11 @@ def test_results_table_gets_one_header_and_a_row_per_run(tmp_path):
     lines = table.read_text().splitlines()
     assert lines[0].startswith("date,run,") and len(lines) == 3
     assert lines[2].split(",")[1] == "b"
+
+
+def test_machine_info_names_what_ran_the_numbers():
+    info = machine_info()
+    assert info["backend"] == "tensorflow" and info["tensorflow"] and info["cpu_count"] >= 1
+    assert describe_machine(info).startswith(f"{info['cpu_count']} CPU cores, GPU: ")
+    jax_box = {"cpu_count": 16, "gpus": ["NVIDIA H100 80GB HBM3"], "backend": "jax", "jax": "0.11.2"}
+    assert describe_machine(jax_box) == "16 CPU cores, GPU: NVIDIA H100 80GB HBM3, JAX 0.11.2"

@@ -37,6 +37,7 @@ def test_wrong_type_names_the_field():
     ("clr_max", 1e-5, "clr_max=1e-05 must be >= clr_min"),
     ("val_fraction", 1.0, "val_fraction=1.0 must be in \\(0, 1\\)"),
     ("clr_policy", "cosine", "clr_policy='cosine' must be one of"),
+    ("label_smoothing", 1.0, "label_smoothing=1.0 must be in \\[0, 1\\)"),
 ])
 def test_impossible_values_are_rejected(field, value, message):
     with pytest.raises(UserError, match=message):

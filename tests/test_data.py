@@ -6,9 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import write_idx
-from data import CLASS_NAMES, load_fashion_mnist, make_dataset, read_idx, split_train_val
+from conftest import synthetic_split, write_idx
+from data import CLASS_NAMES, load_fashion_mnist, make_dataset, read_idx, skip_epochs, split_train_val
 from data.fashion_mnist import ENV_VAR, FILES, parse_idx
+from data.pipeline import ArrayBatches
 from errors import UserError
 
 
@@ -89,6 +90,38 @@ def test_dataset_yields_raw_batches(idx_dir):
     assert sum(len(b[1]) for b in batches) == 200
     seen = np.concatenate([b[1].numpy() for b in batches])
     np.testing.assert_array_equal(np.sort(seen), np.sort(y))  # each image once per epoch
+
+
+def test_array_batches_match_the_tf_data_contract():
+    """The pipeline for backends without tf.data: same batches, a new seeded order every epoch."""
+    x, y = synthetic_split(per_class=10, seed=0)
+    batches = ArrayBatches(x[..., None], y, batch_size=32, shuffle=True, seed=3)
+    assert len(batches) == 4  # 100 images: 3 full batches and one of 4
+    images, labels = batches[0]
+    assert images.shape == (32, 28, 28, 1) and images.dtype == np.uint8 and labels.shape == (32,)
+    first = np.concatenate([batches[i][1] for i in range(len(batches))])
+    np.testing.assert_array_equal(np.sort(first), np.sort(y))  # each image once per epoch
+    batches.on_epoch_end()
+    second = np.concatenate([batches[i][1] for i in range(len(batches))])
+    assert not np.array_equal(first, second)
+    # skip_epochs replays the orders of finished epochs, as a resumed run needs
+    replay = ArrayBatches(x[..., None], y, batch_size=32, shuffle=True, seed=3)
+    skip_epochs(replay, 1)
+    np.testing.assert_array_equal(np.concatenate([replay[i][1] for i in range(len(replay))]), second)
+
+
+def labels_of_epoch(dataset):
+    return np.concatenate([labels.numpy() for _, labels in dataset])
+
+
+def test_skip_epochs_replays_tf_data_shuffles(idx_dir):
+    ((x, y), _), _ = load_fashion_mnist(str(idx_dir))
+    run = make_dataset(x, y, batch_size=64, shuffle=True, seed=1)
+    labels_of_epoch(run)
+    second = labels_of_epoch(run)
+    resumed = make_dataset(x, y, batch_size=64, shuffle=True, seed=1)
+    skip_epochs(resumed, 1)
+    np.testing.assert_array_equal(labels_of_epoch(resumed), second)
 
 
 def check_parse(packed: bytes, ndim: int):

@@ -4,7 +4,9 @@ import pytest
 
 from config import make_config
 from models.clr import CyclicalLR
-from models.mobilenet import base_of, build_model, classifier_of, freeze_base, unfreeze_base
+from models.export import export_checked
+from models.mobilenet import base_of, build_model, classifier_of, freeze_base, unfreeze_base, with_flip_averaging
+from models.training import sparse_crossentropy
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +31,27 @@ def test_classifier_takes_raw_pixels_and_returns_probabilities(model):
     assert probs.shape == (8, 10)
     np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-5)
     assert not any("random" in layer.name for layer in classifier.layers)  # no augmentation inside
+
+
+def test_flip_averaging_is_the_mean_over_the_mirror_image(tmp_path):
+    keras.utils.set_random_seed(0)
+    classifier = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Rescaling(1 / 255), keras.layers.Flatten(),
+                                   keras.layers.Dense(10, activation="softmax")])
+    tta = with_flip_averaging(classifier)
+    x = raw_images()
+    expected = (classifier.predict(x, verbose=0) + classifier.predict(x[:, :, ::-1], verbose=0)) / 2
+    np.testing.assert_allclose(tta.predict(x, verbose=0), expected, atol=1e-6)
+    assert not np.allclose(expected, classifier.predict(x, verbose=0))  # the mirror image did count
+    export_checked(tta, tmp_path / "tta.h5", x)  # still stock layers: reloads with safe_mode
+
+
+def test_label_smoothing_moves_mass_to_all_classes():
+    assert sparse_crossentropy(0.0) == "sparse_categorical_crossentropy"
+    probs = np.array([[0.7, 0.2, 0.1] + [0.0] * 7], "float32")
+    target = np.full(10, 0.1 / 10) + np.eye(10)[0] * 0.9  # 0.91 on the label, 0.01 elsewhere
+    expected = -np.sum(target * np.log(np.clip(probs[0], 1e-7, 1)))
+    loss = sparse_crossentropy(0.1)(np.array([0]), probs)
+    np.testing.assert_allclose(loss, [expected], rtol=1e-4)
 
 
 def test_augmentation_is_active_only_in_training(model):
