@@ -1,0 +1,49 @@
+"""The benchmark script stays runnable: a tiny setting, checked for the four figures (not for timings)."""
+
+import json
+
+from conftest import as_argv, run_script, write_synthetic_fashion_mnist
+from config import make_config
+from models.mobilenet import build_model, classifier_of
+
+
+def test_benchmark_writes_all_four_figures(tmp_path):
+    export = tmp_path / "model.h5"
+    classifier_of(build_model(make_config({"image_size": 32, "weights": None}))).save(export)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "metrics.json").write_text(json.dumps({
+        "train_command": "python train.py --preset quick", "test_accuracy": 0.93, "train_minutes": 18.6,
+        "machine": {"cpu_count": 2, "gpus": [], "backend": "tensorflow", "tensorflow": "2.21.0"}}))
+    out = tmp_path / "results.json"
+    argv = ["--sizes", "32", "--steps", "2", "--repeats", "2", "--warmup", "2", "--export", str(export),
+            "--run_dir", str(run_dir), "--out", str(out),
+            *as_argv({"data_dir": write_synthetic_fashion_mnist(tmp_path / "data"), "weights": "none",
+                      "batch_size": 16})]
+    result = run_script("bench/benchmark.py", argv)
+    assert "pipeline/cached" in result.stdout
+
+    results = json.loads(out.read_text())
+    row = results["training"]["32"]
+    for feed in ("pipeline", "cached"):
+        rates = row[feed]["images_per_s"]
+        assert 0 < rates["min"] <= rates["median"] <= rates["max"]
+        assert row[feed]["peak_rss_mb"] > 100  # TensorFlow alone takes more than this
+    assert row["ratio"] == rates_ratio(row)
+    assert row["naive_dataset_mb"] == 200 * 32 * 32 * 3 * 4 / 1e6  # 200 synthetic training images, float32
+    assert results["inference"]["latency_ms_one_image"]["median"] > 0
+    assert results["inference"]["images_per_s_batch_256"]["median"] > 0
+    assert results["accuracy_per_minute"]["accuracy_points_per_minute"] == 93 / 18.6
+    assert results["machine"]["cpu_count"] >= 1
+
+
+def rates_ratio(row):
+    return row["pipeline"]["images_per_s"]["median"] / row["cached"]["images_per_s"]["median"]
+
+
+def test_benchmark_says_what_is_missing(tmp_path):
+    argv = ["--sizes", "--export", str(tmp_path / "no.h5"), "--run_dir", str(tmp_path), "--out", str(tmp_path / "r.json")]
+    run_script("bench/benchmark.py", argv)
+    results = json.loads((tmp_path / "r.json").read_text())
+    assert "run export_model.py first" in results["inference"]["skipped"]
+    assert "run train.py and evaluate.py first" in results["accuracy_per_minute"]["skipped"]
