@@ -82,6 +82,11 @@ def machine_info() -> dict:
         import jax
 
         info.update(jax=jax.__version__, gpus=[d.device_kind for d in jax.devices() if d.platform == "gpu"])
+    elif info["backend"] == "torch":
+        import torch
+
+        info.update(torch=torch.__version__,
+                    gpus=[torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())])
     else:
         import tensorflow as tf
 
@@ -93,7 +98,8 @@ def machine_info() -> dict:
 
 def describe_machine(info: dict) -> str:
     """One line for the results table, e.g. '2 CPU cores, GPU: none, TF 2.21.0'."""
-    framework = f"JAX {info['jax']}" if info.get("backend") == "jax" else f"TF {info['tensorflow']}"
+    backend = info.get("backend", "tensorflow")
+    framework = {"jax": "JAX", "torch": "PyTorch", "tensorflow": "TF"}[backend] + " " + info[backend]
     return f"{info['cpu_count']} CPU cores, GPU: {', '.join(info['gpus']) or 'none'}, {framework}"
 
 

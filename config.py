@@ -36,6 +36,7 @@ class Config:
     finetune_layers: int = 0  # how many top layers of the base phase 2 unfreezes; 0 = all
     finetune_lr_scale: float = 0.5  # phase 2 uses the cyclical LR bounds times this factor
     optimizer: str = "adam"  # adam, adamw, sgd or rmsprop
+    jit_compile: bool = False  # force XLA on the training step; False: Keras decides (XLA on GPUs, not on CPUs)
     label_smoothing: float = 0.0  # share of each target spread over all classes (Szegedy et al. 2016)
     # --- cyclical learning rate (Smith 2017), updated every batch ---
     clr_min: float = 1e-4  # lower LR bound

@@ -5,7 +5,8 @@
 
 1. Training throughput (images/s) of the fine-tuning step (whole base, as the full preset) fed
    (a) by the pipeline train.py uses (raw 28x28 batches, resize, channels, augmentation in the model) and
-   (b) with one batch already resized and held in memory (the limit for this model here); ratio a/b.
+   (b) with one batch already resized and held in memory (the limit for this model here); ratio a/b;
+   at the first size also (a) with the step XLA-compiled (`--jit_compile true`).
 2. Peak memory (max RSS) of (a), a short training on the whole training set, next to what the naive
    approach (the upsampled float32 data set in memory) would need.
 3. Inference of the exported .h5: latency of one image and throughput at batch 256.
@@ -134,7 +135,9 @@ def print_table(results: dict) -> None:
     print(f"\nmachine: {describe_machine(results['machine'])}")
     print(f"{'measure':44} {'min':>9} {'median':>9} {'max':>9}")
     for size, row in results["training"].items():
-        for feed in ("pipeline", "cached"):
+        for feed in ("pipeline", "cached", "pipeline_xla"):
+            if feed not in row:
+                continue
             r = row[feed]["images_per_s"]
             print(f"{f'train {size}px {feed} (img/s)':44} {r['min']:9.1f} {r['median']:9.1f} {r['max']:9.1f}")
         print(f"{f'train {size}px pipeline/cached (median)':44} {row['ratio']:29.3f}")
@@ -177,8 +180,10 @@ def main(argv: list[str]) -> None:
                             "batch_size": cfg.batch_size, "alpha": cfg.alpha}}
     for size in args.sizes:
         print(f"training throughput at {size}px ...", flush=True)
-        row = {feed: in_fresh_process(feed, args, [*overrides, "--image_size", str(size)])
-               for feed in ("pipeline", "cached")}
+        at_size = [*overrides, "--image_size", str(size)]
+        row = {feed: in_fresh_process(feed, args, at_size) for feed in ("pipeline", "cached")}
+        if size == args.sizes[0]:  # does XLA speed up the step here? (slow to measure at every size)
+            row["pipeline_xla"] = in_fresh_process("pipeline", args, [*at_size, "--jit_compile", "true"])
         row["ratio"] = row["pipeline"]["images_per_s"]["median"] / row["cached"]["images_per_s"]["median"]
         # The naive approach: the whole training file upsampled to RGB float32 in memory (exact, not measured).
         row["naive_dataset_mb"] = row["pipeline"]["dataset_images"] * size * size * 3 * 4 / 1e6

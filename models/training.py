@@ -24,7 +24,7 @@ OPTIMIZERS = {
 def compile_for_training(model, cfg) -> None:
     """A fresh optimizer (its LR is set per batch by a callback) and cross-entropy on integer labels."""
     model.compile(optimizer=OPTIMIZERS[cfg.optimizer](), loss=sparse_crossentropy(cfg.label_smoothing),
-                  metrics=["accuracy"])
+                  metrics=["accuracy"], jit_compile=cfg.jit_compile or "auto")
 
 
 def sparse_crossentropy(label_smoothing: float):

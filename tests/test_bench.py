@@ -25,7 +25,7 @@ def test_benchmark_writes_all_four_figures(tmp_path):
 
     results = json.loads(out.read_text())
     row = results["training"]["32"]
-    for feed in ("pipeline", "cached"):
+    for feed in ("pipeline", "cached", "pipeline_xla"):
         rates = row[feed]["images_per_s"]
         assert 0 < rates["min"] <= rates["median"] <= rates["max"]
         assert row[feed]["peak_rss_mb"] > 100  # TensorFlow alone takes more than this
