@@ -28,6 +28,7 @@ class RunFiles:
     best_weights = property(lambda self: self.root / "best.weights.h5")  # best validation accuracy
     last_weights = property(lambda self: self.root / "last.weights.h5")  # end of the last finished phase
     backup = property(lambda self: self.root / "backup")  # mid-phase state for resuming
+    tensorboard = property(lambda self: self.root / "tensorboard")  # per-epoch scalars of each phase
     metrics = property(lambda self: self.root / "metrics.json")  # test metrics from evaluate.py
     predictions = property(lambda self: self.root / "test_predictions.npz")
 

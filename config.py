@@ -63,7 +63,7 @@ PRESETS = {
     # from the LR range test (results/lr_range_test.json).
     "quick": {"image_size": 64, "finetune_layers": 100, "frozen_epochs": 1, "finetune_epochs": 11,
               "rotation": 0.0, "zoom": 0.0, "shear": 0.0, "clr_min": 4e-5, "clr_max": 1e-3,
-              "finetune_lr_scale": 1.0, "clr_policy": "triangular", "clr_step_epochs": 5.5, "label_smoothing": 0.1},
+              "finetune_lr_scale": 1.0, "clr_policy": "triangular", "clr_step_epochs": 5.5},
 }
 
 # Fields that change the shape of the network: trained weights only fit the same values.

@@ -1,5 +1,6 @@
 """Two-phase transfer learning (frozen base, then fine-tuning) that can resume after a crash."""
 
+import importlib.util
 import json
 import shutil
 import sys
@@ -58,7 +59,8 @@ def start_or_resume(files: RunFiles, config: dict, steps_per_epoch: int, fresh: 
     for path in (files.config, files.history, files.csv_log, files.best_weights, files.last_weights,
                  files.metrics, files.predictions):
         path.unlink(missing_ok=True)
-    shutil.rmtree(files.backup, ignore_errors=True)
+    for folder in (files.backup, files.tensorboard):
+        shutil.rmtree(folder, ignore_errors=True)
     write_json(files.config, config)
     return {"steps_per_epoch": steps_per_epoch, "epochs": [], "lr_per_step": {}, "completed": False}
 
@@ -121,6 +123,13 @@ class ResilientBackup(keras.callbacks.BackupAndRestore):
             shutil.rmtree(self.backup_dir, ignore_errors=True)
 
 
+def tensorboard_logger(log_dir) -> list:
+    """Loss, accuracy and LR per epoch for TensorBoard, where TensorFlow (its writer) is installed."""
+    if importlib.util.find_spec("tensorflow") is None:
+        return []
+    return [keras.callbacks.TensorBoard(str(log_dir), write_graph=False)]
+
+
 def train_two_phases(model, cfg, train_ds, val_ds, files: RunFiles, history: dict) -> dict:
     """Train the head on a frozen base, then fine-tune; skip what `history` shows as done."""
     steps = history["steps_per_epoch"]
@@ -151,6 +160,7 @@ def train_two_phases(model, cfg, train_ds, val_ds, files: RunFiles, history: dic
                 RecordEpoch(history, phase, files.history),
                 SaveBestWeights(files.best_weights, best_val_accuracy(history)),
                 keras.callbacks.CSVLogger(str(files.csv_log), append=True),
+                *tensorboard_logger(files.tensorboard / phase),
             ],
         )
         history["lr_per_step"][phase] = [clr.lr_at(s) for s in range(epochs * steps)]

@@ -5,6 +5,7 @@ import json
 import keras
 import numpy as np
 import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import ROOT, as_argv, assert_one_line_error, run_script, tiny_run
 from config import make_config
@@ -35,6 +36,11 @@ def test_train_saves_weights_history_and_config(trained_run):
     assert (artifacts / "best.weights.h5").is_file()
     assert len((artifacts / "training_log.csv").read_text().splitlines()) == 4  # header + 3 epochs
     assert not (artifacts / "backup").exists()  # a clean finish removes the resume state
+
+    events = EventAccumulator(str(artifacts / "tensorboard" / "finetune" / "train"))
+    events.Reload()
+    assert {"epoch_loss", "epoch_accuracy", "epoch_learning_rate"} <= set(events.Tags()["tensors"])
+    assert len(events.Tensors("epoch_loss")) == 2  # one point per fine-tuning epoch
 
 
 def test_evaluate_visualize_export_round_trip(trained_run):
