@@ -124,8 +124,8 @@ class ResilientBackup(keras.callbacks.BackupAndRestore):
 
 
 def tensorboard_logger(log_dir) -> list:
-    """Loss, accuracy and LR per epoch for TensorBoard, where TensorFlow (its writer) is installed."""
-    if importlib.util.find_spec("tensorflow") is None:
+    """Loss, accuracy and LR per epoch for TensorBoard, where its writer (TensorFlow + TensorBoard) is installed."""
+    if not all(importlib.util.find_spec(package) for package in ("tensorflow", "tensorboard")):
         return []
     return [keras.callbacks.TensorBoard(str(log_dir), write_graph=False)]
 
