@@ -1,3 +1,5 @@
+import importlib.util
+
 import keras
 import numpy as np
 import pytest
@@ -6,7 +8,7 @@ from config import make_config
 from models.clr import CyclicalLR
 from models.export import export_checked
 from models.mobilenet import base_of, build_model, classifier_of, freeze_base, unfreeze_base, with_flip_averaging
-from models.training import sparse_crossentropy
+from models.training import sparse_crossentropy, tensorboard_logger
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +100,10 @@ def test_cyclical_lr_callback_sets_the_optimizer_lr_every_batch():
         on_train_batch_end=lambda batch, logs: seen.append(float(model.optimizer.learning_rate)))
     model.fit(np.zeros((8, 2)), np.zeros(8), batch_size=1, epochs=1, verbose=0, callbacks=[clr, record])
     np.testing.assert_allclose(seen, [0.01, 0.02, 0.03, 0.04, 0.05, 0.04, 0.03, 0.02], rtol=1e-6)
+
+
+def test_tensorboard_logging_is_skipped_without_tensorboard(monkeypatch, tmp_path):
+    assert isinstance(tensorboard_logger(tmp_path)[0], keras.callbacks.TensorBoard)
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "tensorboard" else real_find_spec(name))
+    assert tensorboard_logger(tmp_path) == []  # training goes on without it (TF 2.21 does not bring it)
