@@ -33,7 +33,8 @@ def main(argv: list[str]) -> None:
     write_json(Path(cfg.results_file).parent / "lr_range_test.json", {
         "lr": sweep.lrs, "loss": sweep.losses, "smoothed_loss": sweep.smoothed,
         "suggested_phase2_lr": [low, high],
-        "suggested_clr_min": low / cfg.finetune_lr_scale, "suggested_clr_max": high / cfg.finetune_lr_scale, "config": dataclasses.asdict(cfg),
+        "suggested_clr_min": low / cfg.finetune_lr_scale, "suggested_clr_max": high / cfg.finetune_lr_scale,
+        "config": dataclasses.asdict(cfg),
         "data_source": source, "machine": machine_info(),
     })
     plots.plot_lr_range_test(sweep.lrs, sweep.smoothed, low, high, Path(cfg.visualizations_dir) / "lr_range_test.png")

@@ -127,7 +127,8 @@ def in_fresh_process(measure: str, args, overrides: list[str]) -> dict:
                str(args.repeats), "--warmup", str(args.warmup), "--export", str(args.export), *overrides]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     if result.returncode != 0:
-        raise UserError(f"benchmark step {measure} {' '.join(overrides)} failed: {result.stderr.strip().splitlines()[-1]}")
+        last_line = result.stderr.strip().splitlines()[-1]
+        raise UserError(f"benchmark step {measure} {' '.join(overrides)} failed: {last_line}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 

@@ -42,7 +42,8 @@ def rates_ratio(row):
 
 
 def test_benchmark_says_what_is_missing(tmp_path):
-    argv = ["--sizes", "--export", str(tmp_path / "no.h5"), "--run_dir", str(tmp_path), "--out", str(tmp_path / "r.json")]
+    argv = ["--sizes", "--export", str(tmp_path / "no.h5"), "--run_dir", str(tmp_path),
+            "--out", str(tmp_path / "r.json")]
     run_script("bench/benchmark.py", argv)
     results = json.loads((tmp_path / "r.json").read_text())
     assert "run export_model.py first" in results["inference"]["skipped"]

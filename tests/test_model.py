@@ -105,5 +105,6 @@ def test_cyclical_lr_callback_sets_the_optimizer_lr_every_batch():
 def test_tensorboard_logging_is_skipped_without_tensorboard(monkeypatch, tmp_path):
     assert isinstance(tensorboard_logger(tmp_path)[0], keras.callbacks.TensorBoard)
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "tensorboard" else real_find_spec(name))
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name: None if name == "tensorboard" else real_find_spec(name))
     assert tensorboard_logger(tmp_path) == []  # training goes on without it (TF 2.21 does not bring it)
