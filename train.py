@@ -12,7 +12,7 @@ import sys
 import time
 
 import cli
-from artifacts import RunFiles, machine_info, write_json
+from artifacts import RunFiles, machine_info
 from data import load_fashion_mnist, make_dataset, split_train_val
 from models import build_model, start_or_resume, train_two_phases
 from models.training import best_val_accuracy
