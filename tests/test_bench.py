@@ -32,6 +32,7 @@ def test_benchmark_writes_all_four_figures(tmp_path):
     assert row["ratio"] == rates_ratio(row)
     assert row["naive_dataset_mb"] == 200 * 32 * 32 * 3 * 4 / 1e6  # 200 synthetic training images, float32
     assert results["inference"]["latency_ms_one_image"]["median"] > 0
+    assert results["inference"]["latency_ms_one_image_tf_function"]["median"] > 0
     assert results["inference"]["images_per_s_batch_256"]["median"] > 0
     assert results["accuracy_per_minute"]["accuracy_points_per_minute"] == 93 / 18.6
     assert results["machine"]["cpu_count"] >= 1
