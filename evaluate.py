@@ -12,8 +12,8 @@ import cli
 from artifacts import (RunFiles, append_result, atomic_path, describe_machine, machine_info, read_json, require,
                        write_json)
 from config import Config
-from data import CLASS_NAMES, load_fashion_mnist, make_dataset
-from models.evaluation import evaluate_classifier
+from data import CLASS_NAMES, load_fashion_mnist, make_dataset, split_train_val
+from models.evaluation import calibration_report, evaluate_classifier
 from models.mobilenet import load_trained_classifier
 from models.training import best_val_accuracy
 
@@ -23,9 +23,13 @@ def main(argv: list[str]) -> None:
     files = RunFiles(cfg.artifacts_dir)
     history = read_json(files.history, "train.py")
     classifier = load_trained_classifier(cfg, require(files.best_weights, "train.py"))
-    (_, (x_test, y_test)), source = load_fashion_mnist(cfg.data_dir)
+    ((images, labels), (x_test, y_test)), source = load_fashion_mnist(cfg.data_dir)
 
     metrics, probs = evaluate_classifier(classifier, make_dataset(x_test, y_test, cfg.batch_size), y_test, CLASS_NAMES)
+    # The temperature is fitted on the validation split (the same one training held out), never on the test set.
+    _, (x_val, y_val) = split_train_val(images, labels, cfg.val_fraction, cfg.seed)
+    metrics["calibration"] = calibration_report(classifier.predict(make_dataset(x_val, y_val, cfg.batch_size),
+                                                                   verbose=0), y_val, probs, y_test)
     train_minutes = sum(e["seconds"] for e in history["epochs"]) / 60
     metrics.update({
         "best_val_accuracy": best_val_accuracy(history),
@@ -55,6 +59,9 @@ def main(argv: list[str]) -> None:
     print(metrics["report_text"])
     print(f"test accuracy {metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f} "
           f"on {len(y_test)} images (best validation accuracy {metrics['best_val_accuracy']:.4f})")
+    calibration = metrics["calibration"]
+    print(f"expected calibration error {calibration['ece']:.4f}; {calibration['ece_scaled']:.4f} with temperature "
+          f"{calibration['temperature']:.3f} fitted on the validation split")
     print(f"wrote {files.metrics}, {files.predictions}; appended to {cfg.results_file}")
     if not history["completed"]:
         print("note: training did not finish; these are the best weights so far (run train.py to resume)")

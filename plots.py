@@ -92,6 +92,22 @@ def plot_confidence(labels, probs, class_names, path) -> None:
     save(fig, path)
 
 
+def plot_reliability(calibration: dict, path) -> None:
+    """Accuracy against confidence per bin, before and after temperature scaling; the diagonal is ideal."""
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.plot([0, 1], [0, 1], color="gray", linestyle="--", label="perfectly calibrated")
+    for key, label in (("reliability", "as trained"), ("reliability_scaled", "temperature-scaled")):
+        table = calibration[key]
+        used = np.array(table["count"]) > 0
+        ax.plot(np.array(table["confidence"])[used], np.array(table["accuracy"])[used], "o-",
+                label=f"{label} (ECE {calibration['ece' if key == 'reliability' else 'ece_scaled']:.4f})")
+    ax.set(xlabel="confidence (mean per bin)", ylabel="accuracy", title="Reliability (test set)",
+           xlim=(0, 1.01), ylim=(0, 1.01))
+    ax.legend(loc="upper left")
+    ax.grid(alpha=0.3)
+    save(fig, path)
+
+
 def plot_lr_range_test(lrs, smoothed_loss, low, high, path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(lrs, smoothed_loss)

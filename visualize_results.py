@@ -26,7 +26,8 @@ def main(argv: list[str]) -> None:
     plots.plot_confusion_matrix(metrics["confusion_matrix"], CLASS_NAMES, out / "confusion_matrix.png")
     plots.plot_examples(x_test, labels, probs, CLASS_NAMES, out / "example_predictions.png", seed=cfg.seed)
     plots.plot_confidence(labels, probs, CLASS_NAMES, out / "prediction_probabilities_boxplot.png")
-    print(f"wrote 6 figures to {out}/")
+    plots.plot_reliability(metrics["calibration"], out / "reliability.png")
+    print(f"wrote 7 figures to {out}/")
     print("next: python export_model.py")
 
 

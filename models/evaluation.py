@@ -3,6 +3,8 @@
 import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
+from models.calibration import expected_calibration_error, fit_temperature, reliability, with_temperature
+
 
 def evaluate_classifier(classifier, dataset, labels, class_names) -> tuple[dict, np.ndarray]:
     """Metrics (loss, accuracy, per-class precision/recall/F1, confusion matrix) and the probabilities."""
@@ -22,3 +24,16 @@ def evaluate_classifier(classifier, dataset, labels, class_names) -> tuple[dict,
         "report_text": classification_report(labels, predicted, target_names=list(class_names), digits=4),
     }
     return metrics, probs
+
+
+def calibration_report(val_probs, val_labels, test_probs, test_labels) -> dict:
+    """Test-set calibration as trained and with a temperature fitted on the validation predictions."""
+    temperature = fit_temperature(val_probs, np.asarray(val_labels))
+    scaled = with_temperature(test_probs, temperature)
+    return {
+        "temperature": temperature,
+        "ece": expected_calibration_error(test_probs, test_labels),
+        "ece_scaled": expected_calibration_error(scaled, test_labels),
+        "reliability": reliability(test_probs, test_labels),
+        "reliability_scaled": reliability(scaled, test_labels),
+    }

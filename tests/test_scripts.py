@@ -12,7 +12,7 @@ from config import make_config
 from models.mobilenet import load_trained_classifier
 
 PNGS = ("accuracy_plot.png", "loss_plot.png", "learning_rate.png", "confusion_matrix.png",
-        "example_predictions.png", "prediction_probabilities_boxplot.png")
+        "example_predictions.png", "prediction_probabilities_boxplot.png", "reliability.png")
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +51,9 @@ def test_evaluate_visualize_export_round_trip(trained_run):
     assert 0 <= metrics["test_accuracy"] <= 1 and metrics["test_images"] == 50
     assert np.array(metrics["confusion_matrix"]).sum() == 50
     assert set(metrics["per_class"]) >= {"T-shirt/top", "Ankle boot"}
+    calibration = metrics["calibration"]
+    assert 0 <= calibration["ece"] <= 1 and 0 <= calibration["ece_scaled"] <= 1 and calibration["temperature"] > 0
+    assert sum(calibration["reliability"]["count"]) == 50
     assert "test_accuracy" in (ROOT / trained_run["results_file"]).read_text()
 
     run_script("visualize_results.py", argv)
