@@ -51,28 +51,54 @@ def plot_confusion_matrix(matrix, class_names, path) -> None:
     save(fig, path)
 
 
-def plot_examples(images, labels, probs, class_names, path, count: int = 25, seed: int = 0) -> None:
-    """A grid of test images with true and predicted class; wrong predictions in red.
-
-    A fifth of the grid is drawn from the mistakes, so they are always represented.
-    """
+def pick_examples(labels, probs, count: int, wrong_share: float, seed: int = 0) -> np.ndarray:
+    """Indices of `count` random test images, `wrong_share` of them mistakes (fewer if there are fewer)."""
     rng = np.random.default_rng(seed)
     predicted = probs.argmax(axis=1)
     wrong, right = np.flatnonzero(predicted != labels), np.flatnonzero(predicted == labels)
-    n_wrong = min(len(wrong), max(count // 5, count - len(right)))
+    n_wrong = min(len(wrong), max(round(count * wrong_share), count - len(right)))
     n_right = min(len(right), count - n_wrong)
     picked = np.concatenate([rng.choice(wrong, n_wrong, replace=False), rng.choice(right, n_right, replace=False)])
     rng.shuffle(picked)
-    side = int(np.ceil(np.sqrt(count)))
-    fig, axes = plt.subplots(side, side, figsize=(2 * side, 2.3 * side))
-    for ax, i in zip(axes.flat, picked):
-        ax.imshow(images[i], cmap="gray_r")
-        ok = predicted[i] == labels[i]
-        ax.set_title(f"true: {class_names[labels[i]]}\npred: {class_names[predicted[i]]} "
-                     f"({probs[i, predicted[i]]:.0%})", fontsize=8, color="black" if ok else "red")
+    return picked
+
+
+def plot_examples(images, labels, probs, class_names, path, count: int = 25, seed: int = 0) -> None:
+    """A grid of test images with true and predicted class; a fifth of them mistakes, in red."""
+    picked = pick_examples(labels, probs, count, 0.2, seed)
+    image_grid(images[picked], prediction_titles(picked, labels, probs, class_names),
+               "Example test predictions (red: wrong)", path)
+
+
+def plot_misclassified(images, labels, probs, class_names, confusions, path, count: int = 20) -> None:
+    """The most confident mistakes, with the most frequent confusions in the title."""
+    predicted = probs.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != labels)
+    picked = wrong[np.argsort(-probs[wrong, predicted[wrong]])][:count]
+    pairs = "; ".join(f"{c['true']} as {c['predicted']}: {c['count']}" for c in confusions[:3])
+    image_grid(images[picked], prediction_titles(picked, labels, probs, class_names),
+               f"Most confident mistakes (test set)\nmost frequent: {pairs}", path)
+
+
+def prediction_titles(indices, labels, probs, class_names) -> list[tuple[str, str]]:
+    """(title, colour) per image: true class, predicted class and its probability; red when wrong."""
+    predicted = probs.argmax(axis=1)
+    return [(f"true: {class_names[labels[i]]}\npred: {class_names[predicted[i]]} ({probs[i, predicted[i]]:.0%})",
+             "black" if predicted[i] == labels[i] else "red") for i in indices]
+
+
+def image_grid(images, titles, suptitle, path, heatmaps=None) -> None:
+    """Images in a square grid with a (title, colour) each, optionally under a semi-transparent heatmap."""
+    side = int(np.ceil(np.sqrt(len(images))))
+    fig, axes = plt.subplots(side, side, figsize=(2 * side, 2.3 * side), squeeze=False)
+    for k, (ax, image, (title, colour)) in enumerate(zip(axes.flat, images, titles)):
+        ax.imshow(image, cmap="gray_r")
+        if heatmaps is not None:
+            ax.imshow(heatmaps[k], cmap="jet", alpha=0.45, vmin=0, vmax=1)
+        ax.set_title(title, fontsize=8, color=colour)
     for ax in axes.flat:
         ax.axis("off")
-    fig.suptitle("Example test predictions (red: wrong)")
+    fig.suptitle(suptitle)
     save(fig, path)
 
 

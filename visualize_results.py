@@ -1,5 +1,6 @@
 """Figures of the trained and evaluated run: `python visualize_results.py`, PNGs into visualizations/."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +9,8 @@ import cli
 import plots
 from artifacts import RunFiles, read_json, require
 from data import CLASS_NAMES, load_fashion_mnist
+from models.gradcam import gradcam, upsampled
+from models.mobilenet import load_trained_classifier
 
 
 def main(argv: list[str]) -> None:
@@ -27,8 +30,21 @@ def main(argv: list[str]) -> None:
     plots.plot_examples(x_test, labels, probs, CLASS_NAMES, out / "example_predictions.png", seed=cfg.seed)
     plots.plot_confidence(labels, probs, CLASS_NAMES, out / "prediction_probabilities_boxplot.png")
     plots.plot_reliability(metrics["calibration"], out / "reliability.png")
-    print(f"wrote 7 figures to {out}/")
+    plots.plot_misclassified(x_test, labels, probs, CLASS_NAMES, metrics["top_confusions"],
+                             out / "misclassified.png")
+    plot_gradcam(cfg, files, x_test, labels, probs, out / "gradcam.png")
+    print(f"wrote 9 figures to {out}/")
     print("next: python export_model.py")
+
+
+def plot_gradcam(cfg, files, images, labels, probs, path, count: int = 16) -> None:
+    """Grad-CAM of the predicted class for half correct, half wrong test images, over the upsampled input."""
+    classifier = load_trained_classifier(dataclasses.replace(cfg, tta_flip=False), files.best_weights)
+    picked = plots.pick_examples(labels, probs, count, 0.5, cfg.seed)
+    maps = gradcam(classifier, images[picked, ..., None], class_index=probs[picked].argmax(axis=1))
+    plots.image_grid(upsampled(images[picked], maps.shape[1]), plots.prediction_titles(picked, labels, probs, CLASS_NAMES),
+                     "Grad-CAM: where MobileNetV2 looked for the predicted class (red title: wrong)", path,
+                     heatmaps=maps)
 
 
 if __name__ == "__main__":

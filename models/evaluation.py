@@ -20,7 +20,9 @@ def evaluate_classifier(classifier, dataset, labels, class_names) -> tuple[dict,
         "test_images": len(labels),
         "per_class": {name: report[name] for name in class_names},
         "macro_avg": report["macro avg"],
-        "confusion_matrix": confusion_matrix(labels, predicted).tolist(),
+        "confusion_matrix": confusion_matrix(labels, predicted, labels=range(len(class_names))).tolist(),
+        "top_confusions": top_confusions(confusion_matrix(labels, predicted, labels=range(len(class_names))),
+                                         class_names),
         "report_text": classification_report(labels, predicted, target_names=list(class_names), digits=4),
     }
     return metrics, probs
@@ -37,3 +39,11 @@ def calibration_report(val_probs, val_labels, test_probs, test_labels) -> dict:
         "reliability": reliability(test_probs, test_labels),
         "reliability_scaled": reliability(scaled, test_labels),
     }
+
+
+def top_confusions(matrix, class_names, count: int = 5) -> list[dict]:
+    """The most frequent (true class, predicted class) mistakes, most frequent first."""
+    off_diagonal = np.array(matrix) * (1 - np.eye(len(class_names), dtype=int))
+    order = np.argsort(-off_diagonal, axis=None)[:count]
+    return [{"true": class_names[t], "predicted": class_names[p], "count": int(off_diagonal[t, p])}
+            for t, p in zip(*np.unravel_index(order, off_diagonal.shape)) if off_diagonal[t, p] > 0]

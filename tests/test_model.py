@@ -7,6 +7,7 @@ import pytest
 from config import make_config
 from models.clr import CyclicalLR
 from models.export import export_checked
+from models.gradcam import gradcam
 from models.mobilenet import base_of, build_model, classifier_of, freeze_base, unfreeze_base, with_flip_averaging
 from models.training import sparse_crossentropy, tensorboard_logger
 
@@ -108,3 +109,25 @@ def test_tensorboard_logging_is_skipped_without_tensorboard(monkeypatch, tmp_pat
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name: None if name == "tensorboard" else real_find_spec(name))
     assert tensorboard_logger(tmp_path) == []  # training goes on without it (TF 2.21 does not bring it)
+
+
+def small_classifier_shaped_like_ours(size=32):
+    """The classifier's named parts around a small conv base (a random MobileNetV2's activations vanish)."""
+    keras.utils.set_random_seed(1)
+    pixels = keras.Input((28, 28, 1))
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1, name="to_unit_range")(keras.layers.Resizing(size, size)(pixels))
+    base_in = keras.Input((size, size, 1))
+    hidden = keras.layers.Conv2D(8, 3, activation="relu")(base_in)
+    base_out = keras.layers.Conv2D(16, 3, strides=4, activation="relu")(hidden)
+    x = keras.Model(base_in, base_out, name="mobilenetv2")(x)
+    x = keras.layers.Dropout(0.2, name="dropout")(keras.layers.GlobalAveragePooling2D(name="pool")(x))
+    return keras.Model(pixels, keras.layers.Dense(10, activation="softmax", name="probs")(x))
+
+
+def test_gradcam_maps_cover_the_upsampled_input_and_depend_on_the_class():
+    classifier = small_classifier_shaped_like_ours()
+    x = raw_images(4)
+    maps = gradcam(classifier, x)
+    assert maps.shape == (4, 32, 32)  # the base's input size (image_size), not 28x28
+    assert maps.min() >= 0 and np.allclose(maps.max(axis=(1, 2)), 1)
+    assert not np.allclose(gradcam(classifier, x, class_index=0), gradcam(classifier, x, class_index=5))

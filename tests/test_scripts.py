@@ -12,7 +12,8 @@ from config import make_config
 from models.mobilenet import load_trained_classifier
 
 PNGS = ("accuracy_plot.png", "loss_plot.png", "learning_rate.png", "confusion_matrix.png",
-        "example_predictions.png", "prediction_probabilities_boxplot.png", "reliability.png")
+        "example_predictions.png", "prediction_probabilities_boxplot.png", "reliability.png",
+        "misclassified.png", "gradcam.png")
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from models.calibration import expected_calibration_error, fit_temperature, reliability, with_temperature
+from models.evaluation import top_confusions
 
 
 def sample(n=20_000, temperature=1.0, seed=0):
@@ -34,3 +35,11 @@ def test_reliability_bins_count_every_prediction():
     conf = np.array(table["confidence"])[filled]
     edges = np.array(table["edges"])
     assert np.all(conf >= edges[:-1][filled] - 1e-9) and np.all(conf <= edges[1:][filled] + 1e-9)
+
+
+def test_top_confusions_are_the_largest_off_diagonal_counts():
+    matrix = np.diag([50, 50, 50])
+    matrix[0, 2], matrix[2, 1], matrix[1, 0] = 7, 3, 9
+    assert top_confusions(matrix, ["a", "b", "c"], count=2) == [
+        {"true": "b", "predicted": "a", "count": 9}, {"true": "a", "predicted": "c", "count": 7}]
+    assert top_confusions(np.diag([5, 5]), ["a", "b"]) == []  # no mistakes, no pairs
