@@ -1,17 +1,21 @@
-"""Export the trained classifier: `python export_model.py` writes exports/fashion_mnist_model.h5.
+"""Export the trained classifier: `python export_model.py` writes exports/fashion_mnist_model.h5 and more.
 
 The exported model takes raw 28x28x1 pixels (0-255, black background) and returns 10 softmax
 probabilities in the order of data.CLASS_NAMES. It has no augmentation layers and loads with
 `keras.models.load_model(path)`; the script reloads it and checks its predictions before keeping it.
+Beside it: the native .keras file, a TensorFlow SavedModel and TFLite float16 and int8 models, each
+checked on the test set (size, accuracy, agreement with Keras, one-image latency) in exports.json.
 """
 
+import dataclasses
 from pathlib import Path
 
 import cli
-from artifacts import RunFiles, require
+from artifacts import RunFiles, machine_info, require, write_json
 from data import CLASS_NAMES, load_fashion_mnist
 from models.export import export_checked
 from models.mobilenet import load_trained_classifier
+from models.portable import export_all
 
 CHECK_IMAGES = 512
 
@@ -20,13 +24,26 @@ def main(argv: list[str]) -> None:
     cfg = cli.trained_run_config(argv)
     files = RunFiles(cfg.artifacts_dir)
     classifier = load_trained_classifier(cfg, require(files.best_weights, "train.py"))
-    (_, (x_test, _)), _ = load_fashion_mnist(cfg.data_dir)
+    ((images, _), (x_test, y_test)), _ = load_fashion_mnist(cfg.data_dir)
+    x_test = x_test[..., None]
 
-    path = Path(cfg.exports_dir) / "fashion_mnist_model.h5"
-    max_diff = export_checked(classifier, path, x_test[:CHECK_IMAGES, ..., None])
+    folder = Path(cfg.exports_dir)
+    path = folder / "fashion_mnist_model.h5"
+    max_diff = export_checked(classifier, path, x_test[:CHECK_IMAGES])
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); reloaded, it matches the trained model on "
           f"{CHECK_IMAGES} test images (max probability difference {max_diff:.1e})")
     print(f"input: raw 28x28x1 pixels 0-255; output: probabilities of {', '.join(CLASS_NAMES)}")
+
+    print("portable exports, each checked on the test set ...", flush=True)
+    rows = export_all(classifier, folder, images[..., None], x_test, y_test)
+    write_json(folder / "exports.json",
+               {"exports": rows, "machine": machine_info(), "config": dataclasses.asdict(cfg)})
+    print(f"{'format':20} {'MB':>6} {'test acc':>9} {'agrees':>8} {'1 image ms':>11}")
+    for r in rows:
+        size = "" if r["size_mb"] is None else f"{r['size_mb']:.2f}"
+        print(f"{r['format']:20} {size:>6} {r['test_accuracy']:9.4f} {r['agreement_with_keras']:8.4f} "
+              f"{r['latency_ms_one_image']:11.2f}")
+    print(f"wrote {folder}/: .keras, saved_model/, float16 and int8 .tflite, exports.json")
 
 
 if __name__ == "__main__":

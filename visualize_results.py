@@ -11,6 +11,7 @@ from artifacts import RunFiles, read_json, require
 from data import CLASS_NAMES, load_fashion_mnist
 from models.gradcam import gradcam, upsampled
 from models.mobilenet import load_trained_classifier
+from report import write_report
 
 
 def main(argv: list[str]) -> None:
@@ -33,7 +34,8 @@ def main(argv: list[str]) -> None:
     plots.plot_misclassified(x_test, labels, probs, CLASS_NAMES, metrics["top_confusions"],
                              out / "misclassified.png")
     plot_gradcam(cfg, files, x_test, labels, probs, out / "gradcam.png")
-    print(f"wrote 9 figures to {out}/")
+    write_report(out / "report.md", dataclasses.asdict(cfg), history, metrics)
+    print(f"wrote 9 figures and report.md (the whole run on one page) to {out}/")
     print("next: python export_model.py")
 
 

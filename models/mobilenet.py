@@ -86,6 +86,9 @@ def load_trained_classifier(cfg, weights_path) -> keras.Model:
     except ValueError as e:
         raise UserError(f"{weights_path} does not fit the config (was image_size or alpha changed?): {e}") from None
     classifier = classifier_of(model)
+    # Inference only: frozen layers keep batch norm on its moving statistics even where a caller (a traced
+    # tf.function, a SavedModel signature) runs the model in training mode.
+    classifier.trainable = False
     return with_flip_averaging(classifier) if cfg.tta_flip else classifier
 
 

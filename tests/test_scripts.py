@@ -60,6 +60,10 @@ def test_evaluate_visualize_export_round_trip(trained_run):
     run_script("visualize_results.py", argv)
     for png in PNGS:
         assert (ROOT / trained_run["visualizations_dir"] / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = (ROOT / trained_run["visualizations_dir"] / "report.md").read_text()
+    assert f"| test accuracy (50 images) | {metrics['test_accuracy']:.4f} |" in report
+    assert all(f"]({png})" in report for png in PNGS)  # every figure, linked beside the report
+    assert "| Ankle boot |" in report and "| image_size | `32` |" in report
 
     run_script("export_model.py", argv)
     exported = keras.models.load_model(ROOT / trained_run["exports_dir"] / "fashion_mnist_model.h5", compile=False)
