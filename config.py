@@ -57,7 +57,7 @@ class Config:
 # Presets are named sets of overrides; the defaults above are the "full" preset.
 PRESETS = {
     "full": {},
-    # 18.5 minutes of training on 2 CPU cores (see README, Results): a smaller image and the
+    # 13 to 19 minutes of training on 2 CPU cores (see README, Results): a smaller image and the
     # top 100 of MobileNetV2's 154 layers fine-tuned train 2.9x faster than 96 px and the whole base;
     # light augmentation and one LR triangle over fine-tuning suit so short a run; the LR bounds come
     # from the LR range test (results/lr_range_test.json).

@@ -1,7 +1,7 @@
 """Train MobileNetV2 on Fashion-MNIST in two phases and save the run to the artifacts folder.
 
     python train.py                      # the defaults of config.py (the "full" preset)
-    python train.py --preset quick       # ~15 min on 2 CPU cores
+    python train.py --preset quick       # 13-19 min on 2 CPU cores
     python train.py --image_size 64      # any config field; --fresh ignores an unfinished run
 
 An interrupted run resumes from its last finished epoch when the same command is run again.

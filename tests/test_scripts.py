@@ -73,6 +73,15 @@ def test_evaluate_visualize_export_round_trip(trained_run):
     np.testing.assert_allclose(exported.predict(pixels, verbose=0), trained.predict(pixels, verbose=0), atol=1e-6)
     assert exported.input_shape == (None, 28, 28, 1) and exported.output_shape == (None, 10)
 
+    exports = ROOT / trained_run["exports_dir"]
+    rows = {r["format"]: r for r in json.loads((exports / "exports.json").read_text())["exports"]}
+    assert set(rows) == {"keras (in memory)", ".keras", "SavedModel", "TFLite float16", "TFLite int8"}
+    assert rows[".keras"]["agreement_with_keras"] == rows["SavedModel"]["agreement_with_keras"] == 1.0
+    for name in ("fashion_mnist_model.keras", "saved_model/saved_model.pb", "fashion_mnist_model_float16.tflite",
+                 "fashion_mnist_model_int8.tflite"):
+        assert (exports / name).stat().st_size > 0
+    assert all(0 <= r["test_accuracy"] <= 1 and r["latency_ms_one_image"] > 0 for r in rows.values())
+
 
 def test_changing_the_architecture_after_training_is_refused(trained_run):
     result = run_script("evaluate.py", ["--artifacts_dir", trained_run["artifacts_dir"], "--image_size", "64"],
