@@ -36,6 +36,7 @@ from artifacts import describe_machine, machine_info, write_json  # noqa: E402
 from data import load_fashion_mnist, make_dataset, split_train_val  # noqa: E402
 from errors import UserError  # noqa: E402
 from models.mobilenet import base_of, build_model, classifier_of, unfreeze_base  # noqa: E402
+from models.portable import latencies_ms  # noqa: E402
 from models.training import compile_for_training  # noqa: E402
 
 BATCH_FOR_THROUGHPUT = 256
@@ -86,17 +87,6 @@ def training_throughput(cfg, feed: str, steps: int, repeats: int, warmup: int) -
     stamps = np.array(clock.stamps[warmup - 1:])  # from the end of the last warm-up batch
     rates = [steps * cfg.batch_size / (stamps[(i + 1) * steps] - stamps[i * steps]) for i in range(repeats)]
     return {"images_per_s": spread(rates), "peak_rss_mb": peak_rss_mb(), "dataset_images": len(images)}
-
-
-def latencies_ms(predict, batch, calls: int) -> list[float]:
-    for _ in range(10):  # warm-up: tracing, allocation
-        predict(batch)
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        np.asarray(predict(batch))
-        times.append((time.perf_counter() - start) * 1000)
-    return times
 
 
 def inference(path: Path, repeats: int) -> dict:

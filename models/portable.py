@@ -97,17 +97,21 @@ def predict_in_batches(predict, images, batch: int = 250) -> np.ndarray:
                            for i in range(0, len(images), batch)])
 
 
-def single_image_ms(predict, calls: int = 50) -> float:
-    """Median wall time of one prediction on one image, after a warm-up."""
-    image = np.zeros((1, 28, 28, 1), "float32")
-    for _ in range(5):
-        predict(image)
+def latencies_ms(predict, batch, calls: int) -> list[float]:
+    """Wall times of `calls` predictions on `batch`, after a warm-up (tracing, allocation)."""
+    for _ in range(10):
+        predict(batch)
     times = []
     for _ in range(calls):
         start = time.perf_counter()
-        np.asarray(predict(image))
+        np.asarray(predict(batch))
         times.append((time.perf_counter() - start) * 1000)
-    return float(np.median(times))
+    return times
+
+
+def single_image_ms(predict, calls: int = 50) -> float:
+    """Median wall time of one prediction on one image."""
+    return float(np.median(latencies_ms(predict, np.zeros((1, 28, 28, 1), "float32"), calls)))
 
 
 def row(name, path, predicted, reference, labels, latency_ms) -> dict:
