@@ -14,15 +14,15 @@ def evaluate_classifier(classifier, dataset, labels, class_names) -> tuple[dict,
     # Cross-entropy of the predictions alone (no L2 term), so it is comparable across configs.
     loss = float(-np.mean(np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-12, None))))
     report = classification_report(labels, predicted, target_names=list(class_names), digits=4, output_dict=True)
+    matrix = confusion_matrix(labels, predicted, labels=range(len(class_names)))
     metrics = {
         "test_loss": loss,
         "test_accuracy": float(np.mean(predicted == labels)),
         "test_images": len(labels),
         "per_class": {name: report[name] for name in class_names},
         "macro_avg": report["macro avg"],
-        "confusion_matrix": confusion_matrix(labels, predicted, labels=range(len(class_names))).tolist(),
-        "top_confusions": top_confusions(confusion_matrix(labels, predicted, labels=range(len(class_names))),
-                                         class_names),
+        "confusion_matrix": matrix.tolist(),
+        "top_confusions": top_confusions(matrix, class_names),
         "report_text": classification_report(labels, predicted, target_names=list(class_names), digits=4),
     }
     return metrics, probs
