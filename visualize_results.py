@@ -9,6 +9,7 @@ import cli
 import plots
 from artifacts import RunFiles, read_json, require
 from data import CLASS_NAMES, load_fashion_mnist
+from errors import UserError
 from models.gradcam import gradcam, upsampled
 from models.mobilenet import load_trained_classifier
 from report import write_report
@@ -19,6 +20,8 @@ def main(argv: list[str]) -> None:
     files = RunFiles(cfg.artifacts_dir)
     history = read_json(files.history, "train.py")
     metrics = read_json(files.metrics, "evaluate.py")
+    if "calibration" not in metrics:  # written by an older evaluate.py
+        raise UserError(f"{files.metrics} predates calibration and top confusions: run `python evaluate.py` again")
     with np.load(require(files.predictions, "evaluate.py")) as saved:
         probs, labels = saved["probs"], saved["labels"]
     (_, (x_test, _)), _ = load_fashion_mnist(cfg.data_dir)
