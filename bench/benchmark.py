@@ -35,7 +35,7 @@ import tensorflow as tf  # noqa: E402
 from artifacts import describe_machine, machine_info, write_json  # noqa: E402
 from data import load_fashion_mnist, make_dataset, split_train_val  # noqa: E402
 from errors import UserError  # noqa: E402
-from models.mobilenet import base_of, build_model, classifier_of, unfreeze_base  # noqa: E402
+from models.mobilenet import build_model, classifier_of, classifier_parts, unfreeze_base  # noqa: E402
 from models.portable import latencies_ms  # noqa: E402
 from models.training import compile_for_training  # noqa: E402
 
@@ -70,12 +70,10 @@ def training_throughput(cfg, feed: str, steps: int, repeats: int, warmup: int) -
     if feed == "pipeline":
         dataset = make_dataset(x_train, y_train, cfg.batch_size, shuffle=True, seed=cfg.seed).repeat()
     else:  # the same base and head fed with one batch already upsampled to the base's input
-        classifier = classifier_of(model)
-        to_base_input = keras.Model(classifier.input, classifier.get_layer("to_unit_range").output)
+        to_base_input, base, head = classifier_parts(classifier_of(model))
         batch = to_base_input.predict(x_train[:cfg.batch_size, ..., None], verbose=0)
         inputs = keras.Input(batch.shape[1:])
-        head = [classifier.get_layer(name) for name in ("pool", "dropout", "probs")]
-        x = base_of(model)(inputs)
+        x = base(inputs)
         for layer in head:
             x = layer(x)
         model = keras.Model(inputs, x)

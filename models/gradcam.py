@@ -8,6 +8,8 @@ the gradient of a class score can be taken with respect to the base's feature ma
 import keras
 import numpy as np
 
+from models.mobilenet import classifier_parts
+
 
 def gradcam(classifier: keras.Model, images, class_index=None) -> np.ndarray:
     """Heatmaps (n, image_size, image_size) in [0, 1] over the upsampled input.
@@ -16,9 +18,7 @@ def gradcam(classifier: keras.Model, images, class_index=None) -> np.ndarray:
     """
     import tensorflow as tf  # the gradient tape; the project's main backend
 
-    preprocess = keras.Model(classifier.input, classifier.get_layer("to_unit_range").output)
-    base = classifier.get_layer("mobilenetv2")
-    head = [classifier.get_layer(name) for name in ("pool", "dropout", "probs")]
+    preprocess, base, head = classifier_parts(classifier)
 
     inputs = preprocess(np.asarray(images, "float32"), training=False)
     with tf.GradientTape() as tape:

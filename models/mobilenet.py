@@ -108,6 +108,13 @@ def with_flip_averaging(classifier: keras.Model) -> keras.Model:
     return keras.Model(inputs, probs, name="classifier_tta")
 
 
+def classifier_parts(classifier: keras.Model) -> tuple[keras.Model, keras.Model, list]:
+    """(preprocessing model: pixels -> the base's input, the MobileNetV2 base, the head's layers in order)."""
+    preprocess = keras.Model(classifier.input, classifier.get_layer("to_unit_range").output)
+    head = [classifier.get_layer(name) for name in ("pool", "dropout", "probs")]
+    return preprocess, classifier.get_layer("mobilenetv2"), head
+
+
 def classifier_of(model: keras.Model) -> keras.Model:
     return model.get_layer("classifier")
 
