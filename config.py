@@ -18,9 +18,15 @@ class Config:
     data_dir: str | None = None  # folder with the four IDX .gz files; None: $FASHION_MNIST_DIR, Debian, download
     val_fraction: float = 0.1  # stratified share of the training set held out for validation
     # --- model ---
-    image_size: int = 96  # 28x28 inputs are upsampled to image_size x image_size inside the model (>= 32)
+    architecture: str = "mobilenet_v2"  # mobilenet_v2 (ImageNet-pretrained), or cnn / vit trained from scratch
+    image_size: int = 96  # 28x28 inputs are resized to image_size x image_size inside the model
     alpha: float = 0.35  # MobileNetV2 width multiplier (ImageNet weights exist for 0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
-    weights: str | None = "imagenet"  # "imagenet" (download), a local no-top .h5 path, or none (random init)
+    weights: str | None = "imagenet"  # MobileNetV2's: "imagenet" (download), a local no-top .h5 path, or none
+    cnn_filters: int = 16  # cnn: channels of the first stage (then x2, x4)
+    vit_patch_size: int = 4  # vit: side of the square patches (image_size must be a multiple)
+    vit_dim: int = 64  # vit: token width
+    vit_depth: int = 4  # vit: transformer blocks
+    vit_heads: int = 4  # vit: attention heads (vit_dim must be a multiple)
     dropout: float = 0.2  # dropout before the classifier
     l2: float = 1e-4  # L2 penalty on the classifier's kernel
     # --- augmentation (training only; empty space is filled with the black background) ---
@@ -64,10 +70,20 @@ PRESETS = {
     "quick": {"image_size": 64, "finetune_layers": 100, "frozen_epochs": 1, "finetune_epochs": 11,
               "rotation": 0.0, "zoom": 0.0, "shear": 0.0, "clr_min": 4e-5, "clr_max": 1e-3,
               "finetune_lr_scale": 1.0, "clr_policy": "triangular", "clr_step_epochs": 5.5},
+    # The architectures trained from scratch (issue #9) have no frozen phase: all their epochs are phase 2.
+    "cnn": {"architecture": "cnn", "image_size": 28, "frozen_epochs": 0, "finetune_epochs": 12,
+            "rotation": 0.0, "zoom": 0.0, "shear": 0.0, "clr_min": 1e-4, "clr_max": 3e-3,
+            "finetune_lr_scale": 1.0, "clr_policy": "triangular", "clr_step_epochs": 6.0},
+    "vit": {"architecture": "vit", "image_size": 28, "frozen_epochs": 0, "finetune_epochs": 12, "dropout": 0.1,
+            "rotation": 0.0, "zoom": 0.0, "shear": 0.0, "optimizer": "adamw", "clr_min": 5e-5, "clr_max": 1e-3,
+            "finetune_lr_scale": 1.0, "clr_policy": "triangular", "clr_step_epochs": 6.0},
 }
 
 # Fields that change the shape of the network: trained weights only fit the same values.
-ARCHITECTURE_FIELDS = ("image_size", "alpha")
+ARCHITECTURE_FIELDS = ("architecture", "image_size", "alpha", "cnn_filters", "vit_patch_size", "vit_dim",
+                       "vit_depth", "vit_heads")
+
+ARCHITECTURES = ("mobilenet_v2", "cnn", "vit")
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 CLR_POLICIES = ("triangular", "triangular2", "exp_range")
@@ -77,8 +93,19 @@ def validate(cfg: Config) -> Config:
     """Reject impossible values with the field name and the allowed range."""
     checks = [
         ("val_fraction", 0 < cfg.val_fraction < 1, "must be in (0, 1)"),
-        ("image_size", cfg.image_size >= 32, "must be >= 32 (MobileNetV2's smallest input)"),
+        ("architecture", cfg.architecture in ARCHITECTURES, f"must be one of {', '.join(ARCHITECTURES)}"),
+        ("image_size", cfg.image_size >= 32 or cfg.architecture != "mobilenet_v2",
+         "must be >= 32 for mobilenet_v2 (its smallest input)"),
+        ("image_size", cfg.image_size >= 8, "must be >= 8"),
         ("alpha", cfg.alpha > 0, "must be > 0"),
+        ("cnn_filters", cfg.cnn_filters >= 1, "must be >= 1"),
+        ("vit_patch_size", cfg.vit_patch_size >= 1, "must be >= 1"),
+        ("vit_patch_size", cfg.architecture != "vit" or cfg.image_size % cfg.vit_patch_size == 0,
+         f"must divide image_size ({cfg.image_size}) for vit"),
+        ("vit_depth", cfg.vit_depth >= 1, "must be >= 1"),
+        ("vit_dim", cfg.vit_dim >= 1, "must be >= 1"),
+        ("vit_heads", cfg.vit_heads >= 1 and cfg.vit_dim % cfg.vit_heads == 0,
+         f"must be >= 1 and divide vit_dim ({cfg.vit_dim})"),
         ("dropout", 0 <= cfg.dropout < 1, "must be in [0, 1)"),
         ("l2", cfg.l2 >= 0, "must be >= 0"),
         ("rotation", 0 <= cfg.rotation <= 0.5, "must be in [0, 0.5] (fraction of a turn)"),
@@ -101,6 +128,9 @@ def validate(cfg: Config) -> Config:
     for name, ok, rule in checks:
         if not ok:
             raise UserError(f"config: {name}={getattr(cfg, name)!r} {rule}")
+    if cfg.architecture != "mobilenet_v2" and cfg.frozen_epochs:
+        raise UserError(f"config: frozen_epochs={cfg.frozen_epochs} but architecture={cfg.architecture} is trained "
+                        "from scratch: there is no pretrained base to freeze; set --frozen_epochs 0")
     if cfg.frozen_epochs + cfg.finetune_epochs == 0:
         raise UserError("config: frozen_epochs and finetune_epochs are both 0: nothing to train")
     return cfg

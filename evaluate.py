@@ -14,7 +14,7 @@ from artifacts import (RunFiles, append_result, atomic_path, describe_machine, m
 from config import Config
 from data import CLASS_NAMES, load_fashion_mnist, make_dataset, split_train_val
 from models.evaluation import calibration_report, evaluate_classifier
-from models.mobilenet import load_trained_classifier
+from models.classifier import load_trained_classifier
 from models.training import best_val_accuracy
 
 

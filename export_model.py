@@ -14,7 +14,7 @@ import cli
 from artifacts import RunFiles, machine_info, require, write_json
 from data import CLASS_NAMES, load_fashion_mnist
 from models.export import export_checked
-from models.mobilenet import load_trained_classifier
+from models.classifier import load_trained_classifier
 from models.portable import export_all
 
 CHECK_IMAGES = 512

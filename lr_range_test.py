@@ -12,7 +12,7 @@ import plots
 from artifacts import machine_info, write_json
 from data import load_fashion_mnist, make_dataset, split_train_val
 from models.lr_range_test import LRRangeTest, suggest_bounds
-from models.mobilenet import build_model, unfreeze_base
+from models.classifier import build_model, is_transfer_learning, unfreeze_base
 from models.training import compile_for_training, progress_verbosity
 
 START_LR, END_LR, STEPS = 1e-6, 1.0, 300
@@ -23,7 +23,7 @@ def main(argv: list[str]) -> None:
     ((images, labels), _), source = load_fashion_mnist(cfg.data_dir)
     (x_train, y_train), _ = split_train_val(images, labels, cfg.val_fraction, cfg.seed)
     model = build_model(cfg)
-    unfreeze_base(model, cfg.finetune_layers)  # the phase that takes most of the training
+    unfreeze_base(model, cfg.finetune_layers, is_transfer_learning(cfg))  # the phase that takes most of the training
     compile_for_training(model, cfg)
     sweep = LRRangeTest(START_LR, END_LR, STEPS)
     model.fit(make_dataset(x_train, y_train, cfg.batch_size, shuffle=True, seed=cfg.seed).repeat(),

@@ -1,7 +1,11 @@
-"""Train MobileNetV2 on Fashion-MNIST in two phases and save the run to the artifacts folder.
+"""Train a classifier on Fashion-MNIST and save the run to the artifacts folder.
+
+MobileNetV2 (the default) trains in two phases: the head on a frozen ImageNet base, then fine-tuning.
+The CNN and ViT train from scratch: their epochs are all phase 2.
 
     python train.py                      # the defaults of config.py (the "full" preset)
     python train.py --preset quick       # 13-19 min on 2 CPU cores
+    python train.py --preset cnn         # the small CNN baseline (or --preset vit)
     python train.py --image_size 64      # any config field; --fresh ignores an unfinished run
 
 An interrupted run resumes from its last finished epoch when the same command is run again.
@@ -14,7 +18,7 @@ import time
 import cli
 from artifacts import RunFiles, machine_info
 from data import load_fashion_mnist, make_dataset, split_train_val
-from models import build_model, start_or_resume, train_two_phases
+from models import build_model, classifier_of, start_or_resume, train_two_phases
 from models.training import best_val_accuracy
 
 
@@ -30,8 +34,9 @@ def main(argv: list[str]) -> None:
     print(f"data: {len(x_train)} train / {len(x_val)} validation images from {source}", flush=True)
 
     history = start_or_resume(files, dataclasses.asdict(cfg), len(train_ds), fresh)
-    history["run"] = {"command": " ".join(["python", *sys.argv]), "data_source": source, "machine": machine_info()}
     model = build_model(cfg)
+    history["run"] = {"command": " ".join(["python", *sys.argv]), "data_source": source, "machine": machine_info(),
+                      "train_images": len(x_train), "parameters": classifier_of(model).count_params()}
     started = time.monotonic()
     history = train_two_phases(model, cfg, train_ds, val_ds, files, history)
 

@@ -11,7 +11,7 @@ from artifacts import RunFiles, read_json, require
 from data import CLASS_NAMES, load_fashion_mnist
 from errors import UserError
 from models.gradcam import gradcam, upsampled
-from models.mobilenet import load_trained_classifier
+from models.classifier import load_trained_classifier
 from report import write_report
 
 
@@ -48,7 +48,7 @@ def plot_gradcam(cfg, files, images, labels, probs, path, count: int = 16) -> No
     picked = plots.pick_examples(labels, probs, count, 0.5, cfg.seed)
     maps = gradcam(classifier, images[picked, ..., None], class_index=probs[picked].argmax(axis=1))
     plots.image_grid(upsampled(images[picked], maps.shape[1]), plots.prediction_titles(picked, labels, probs, CLASS_NAMES),
-                     "Grad-CAM: where MobileNetV2 looked for the predicted class (red title: wrong)", path,
+                     f"Grad-CAM: where {cfg.architecture} looked for the predicted class (red title: wrong)", path,
                      heatmaps=maps)
 
 

@@ -35,7 +35,7 @@ import tensorflow as tf  # noqa: E402
 from artifacts import describe_machine, machine_info, write_json  # noqa: E402
 from data import load_fashion_mnist, make_dataset, split_train_val  # noqa: E402
 from errors import UserError  # noqa: E402
-from models.mobilenet import build_model, classifier_of, classifier_parts, unfreeze_base  # noqa: E402
+from models.classifier import build_model, classifier_of, classifier_parts, is_transfer_learning, unfreeze_base  # noqa: E402
 from models.portable import latencies_ms  # noqa: E402
 from models.training import compile_for_training  # noqa: E402
 
@@ -66,7 +66,7 @@ def training_throughput(cfg, feed: str, steps: int, repeats: int, warmup: int) -
     ((images, labels), _), _ = load_fashion_mnist(cfg.data_dir)
     (x_train, y_train), _ = split_train_val(images, labels, cfg.val_fraction, cfg.seed)
     model = build_model(cfg)
-    unfreeze_base(model, 0)
+    unfreeze_base(model, 0, is_transfer_learning(cfg))
     if feed == "pipeline":
         dataset = make_dataset(x_train, y_train, cfg.batch_size, shuffle=True, seed=cfg.seed).repeat()
     else:  # the same base and head fed with one batch already upsampled to the base's input

@@ -1,4 +1,4 @@
-"""Grad-CAM (Selvaraju et al. 2017): where in the image MobileNetV2 looked for a class.
+"""Grad-CAM (Selvaraju et al. 2017): where in the image the classifier looked for a class.
 
 The map is computed on the base's last convolutional block (its output, `out_relu`), although the
 base sits inside the classifier: the classifier is run in three parts (preprocessing, base, head) so
@@ -8,7 +8,7 @@ the gradient of a class score can be taken with respect to the base's feature ma
 import keras
 import numpy as np
 
-from models.mobilenet import classifier_parts
+from models.classifier import classifier_parts
 
 
 def gradcam(classifier: keras.Model, images, class_index=None) -> np.ndarray:

@@ -11,7 +11,7 @@ import keras
 from artifacts import RunFiles, atomic_path, write_json
 from data import skip_epochs
 from models.clr import CyclicalLR
-from models.mobilenet import NUM_CLASSES, freeze_base, unfreeze_base
+from models.classifier import NUM_CLASSES, freeze_base, is_transfer_learning, unfreeze_base
 
 PHASES = ("frozen", "finetune")
 OPTIMIZERS = {
@@ -143,7 +143,7 @@ def train_two_phases(model, cfg, train_ds, val_ds, files: RunFiles, history: dic
             freeze_base(model)
             scale = 1.0
         else:
-            unfreeze_base(model, cfg.finetune_layers)
+            unfreeze_base(model, cfg.finetune_layers, is_transfer_learning(cfg))
             scale = cfg.finetune_lr_scale
         clr = CyclicalLR(cfg.clr_min * scale, cfg.clr_max * scale, max(1, round(cfg.clr_step_epochs * steps)),
                          cfg.clr_policy, cfg.clr_gamma)

@@ -4,7 +4,7 @@ import json
 
 from conftest import as_argv, run_script, write_synthetic_fashion_mnist
 from config import make_config
-from models.mobilenet import build_model, classifier_of
+from models.classifier import build_model, classifier_of
 
 
 def test_benchmark_writes_all_four_figures(tmp_path):

@@ -8,7 +8,7 @@ from config import make_config
 from models.clr import CyclicalLR
 from models.export import export_checked
 from models.gradcam import gradcam
-from models.mobilenet import base_of, build_model, classifier_of, freeze_base, unfreeze_base, with_flip_averaging
+from models.classifier import base_of, build_model, classifier_of, freeze_base, unfreeze_base, with_flip_averaging
 from models.training import sparse_crossentropy, tensorboard_logger
 
 
@@ -74,18 +74,18 @@ def test_augmentation_fills_with_black_background(model):
 def test_finetuning_keeps_batch_norm_frozen(model):
     freeze_base(model)
     assert [w.name for w in model.trainable_weights] == ["kernel", "bias"]  # only the head
-    unfreeze_base(model, top_layers=0)
+    unfreeze_base(model, top_layers=0, freeze_batch_norm=True)
     base = base_of(model)
     batch_norms = [layer for layer in base.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert batch_norms and not any(layer.trainable for layer in batch_norms)
     convs = [layer for layer in base.layers if isinstance(layer, keras.layers.Conv2D)]
     assert all(layer.trainable for layer in convs)
-    unfreeze_base(model, top_layers=10)
+    unfreeze_base(model, top_layers=10, freeze_batch_norm=True)
     assert not any(layer.trainable for layer in base.layers[:-10])
 
 
 def test_frozen_batch_norm_statistics_do_not_move_in_training(model):
-    unfreeze_base(model, top_layers=0)
+    unfreeze_base(model, top_layers=0, freeze_batch_norm=True)
     bn = next(layer for layer in base_of(model).layers if isinstance(layer, keras.layers.BatchNormalization))
     before = bn.moving_mean.numpy().copy()
     model(raw_images(), training=True)

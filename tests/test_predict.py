@@ -6,7 +6,7 @@ from PIL import Image
 from conftest import run_script, synthetic_split
 from config import make_config
 from data.images import to_fashion_mnist
-from models.mobilenet import build_model, classifier_of
+from models.classifier import build_model, classifier_of
 
 
 def garment_on(background: int, foreground: int, size=(112, 56), colour=False) -> Image.Image:

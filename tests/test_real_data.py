@@ -6,7 +6,7 @@ import pytest
 from conftest import SHARED_DATA, SHARED_WEIGHTS
 from config import make_config
 from data import load_fashion_mnist, make_dataset, split_train_val
-from models.mobilenet import build_model, freeze_base
+from models.classifier import build_model, freeze_base
 
 needs_data = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"real Fashion-MNIST not found at {SHARED_DATA}")
 needs_weights = pytest.mark.skipif(not SHARED_WEIGHTS.is_file(), reason=f"ImageNet weights not found at {SHARED_WEIGHTS}")

@@ -9,7 +9,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from conftest import ROOT, as_argv, assert_one_line_error, run_script, tiny_run
 from config import make_config
-from models.mobilenet import load_trained_classifier
+from models.classifier import load_trained_classifier
 
 PNGS = ("accuracy_plot.png", "loss_plot.png", "learning_rate.png", "confusion_matrix.png",
         "example_predictions.png", "prediction_probabilities_boxplot.png", "reliability.png",

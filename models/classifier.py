@@ -1,0 +1,144 @@
+"""The classifier every architecture shares, for raw 28x28x1 Fashion-MNIST pixels.
+
+The training model is `augmentation -> classifier`. The classifier is a self-contained inference model
+(raw pixels 0-255 in, 10 softmax probabilities out): preprocessing (resize, channels, value range), a
+backbone that returns a feature map (MobileNetV2, a small CNN or a small ViT: `models/<name>.py`), then
+the same head (global average pooling, dropout, a softmax layer with L2). Only stock Keras layers, so it
+exports to .h5 and reloads with plain `keras.models.load_model`; augmentation stays out of it.
+"""
+
+import keras
+import numpy as np
+from keras import layers
+
+from errors import UserError
+from models import cnn, mobilenet, vit
+
+NUM_CLASSES = 10
+INPUT_SHAPE = (28, 28, 1)
+BACKGROUND = 0.0  # Fashion-MNIST's background is black: fill new pixels with it, never reflect
+ARCHITECTURES = {"mobilenet_v2": mobilenet, "cnn": cnn, "vit": vit}  # each: build_backbone(cfg), CHANNELS, VALUE_RANGE
+
+
+def build_augmentation(cfg) -> keras.Sequential:
+    """Random geometric changes on the 28x28 image (cheap at this size); active only in training."""
+    fill = {"fill_mode": "constant", "fill_value": BACKGROUND}
+    steps = [
+        layers.RandomRotation(cfg.rotation, seed=cfg.seed, **fill),
+        layers.RandomZoom(cfg.zoom, seed=cfg.seed, **fill),
+        layers.RandomShear(x_factor=cfg.shear, y_factor=cfg.shear, seed=cfg.seed, **fill),
+        layers.RandomTranslation(cfg.translation, cfg.translation, seed=cfg.seed, **fill),
+    ]
+    if cfg.horizontal_flip:
+        steps.append(layers.RandomFlip("horizontal", seed=cfg.seed))
+    return keras.Sequential(steps, name="augmentation")
+
+
+def build_classifier(cfg) -> keras.Model:
+    """Raw uint8-range 28x28x1 pixels -> 10 class probabilities."""
+    architecture = ARCHITECTURES[cfg.architecture]
+    inputs = keras.Input(INPUT_SHAPE, name="pixels")
+    x = inputs
+    if cfg.image_size != INPUT_SHAPE[0]:
+        # Upsample each batch here, not in the data set, so memory does not grow with image_size.
+        x = layers.Resizing(cfg.image_size, cfg.image_size, name="upsample")(x)
+    if architecture.CHANNELS == 3:
+        x = layers.Concatenate(name="to_rgb")([x, x, x])
+    low, high = architecture.VALUE_RANGE
+    x = layers.Rescaling((high - low) / 255, offset=low, name="to_unit_range")(x)
+    x = architecture.build_backbone(cfg)(x)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    x = layers.Dropout(cfg.dropout, name="dropout")(x)
+    outputs = layers.Dense(
+        NUM_CLASSES, activation="softmax", kernel_regularizer=keras.regularizers.L2(cfg.l2), name="probs"
+    )(x)
+    return keras.Model(inputs, outputs, name="classifier")
+
+
+def build_model(cfg) -> keras.Model:
+    """The training model: augmentation, then the classifier (reach it with `classifier_of`)."""
+    keras.utils.set_random_seed(cfg.seed)
+    inputs = keras.Input(INPUT_SHAPE, name="pixels")
+    outputs = build_classifier(cfg)(build_augmentation(cfg)(inputs))
+    return keras.Model(inputs, outputs, name=f"fashion_mnist_{cfg.architecture}")
+
+
+def load_trained_classifier(cfg, weights_path) -> keras.Model:
+    """The inference model of a trained run, its weights loaded from `weights_path`."""
+    model = build_model(cfg)
+    try:
+        model.load_weights(weights_path)
+    except ValueError as e:
+        raise UserError(f"{weights_path} does not fit the config (was the architecture or its size changed?): "
+                        f"{e}") from None
+    classifier = classifier_of(model)
+    # Inference only: frozen layers keep batch norm on its moving statistics even where a caller (a traced
+    # tf.function, a SavedModel signature) runs the model in training mode.
+    classifier.trainable = False
+    return with_flip_averaging(classifier) if cfg.tta_flip else classifier
+
+
+def with_flip_averaging(classifier: keras.Model) -> keras.Model:
+    """The classifier's probabilities averaged over each image and its mirror image (test-time augmentation).
+
+    The mirror is a fixed anti-diagonal 0/1 matrix applied over the width axis by a frozen Dense layer:
+    stock layers only, so the model still exports to .h5 and reloads with safe_mode.
+    """
+    inputs = keras.Input(INPUT_SHAPE, name="pixels")
+    width = INPUT_SHAPE[1]
+    mirror = layers.Dense(width, use_bias=False, trainable=False, name="mirror")
+    x = layers.Permute((1, 3, 2), name="width_last")(inputs)
+    x = layers.Permute((1, 3, 2), name="width_back")(mirror(x))
+    mirror.set_weights([np.eye(width, dtype="float32")[::-1]])
+    probs = layers.Average(name="mean_of_views")([classifier(inputs), classifier(x)])
+    return keras.Model(inputs, probs, name="classifier_tta")
+
+
+def classifier_parts(classifier: keras.Model) -> tuple[keras.Model, keras.Model, list]:
+    """(preprocessing model: pixels -> the backbone's input, the backbone, the head's layers in order)."""
+    preprocess = keras.Model(classifier.input, classifier.get_layer("to_unit_range").output)
+    head = [classifier.get_layer(name) for name in ("pool", "dropout", "probs")]
+    return preprocess, backbone_of(classifier), head
+
+
+def backbone_of(classifier: keras.Model) -> keras.Model:
+    """The one nested model inside the classifier: the backbone."""
+    return next(layer for layer in classifier.layers if isinstance(layer, keras.Model))
+
+
+def classifier_of(model: keras.Model) -> keras.Model:
+    return model.get_layer("classifier")
+
+
+def base_of(model: keras.Model) -> keras.Model:
+    return backbone_of(classifier_of(model))
+
+
+def is_transfer_learning(cfg) -> bool:
+    """MobileNetV2 follows the transfer-learning recipe (also with --weights none, which tests use); the others
+    train from scratch."""
+    return cfg.architecture == "mobilenet_v2"
+
+
+def freeze_base(model: keras.Model) -> None:
+    """Phase 1: only the head learns."""
+    base_of(model).trainable = False
+
+
+def unfreeze_base(model: keras.Model, top_layers: int, freeze_batch_norm: bool) -> None:
+    """Phase 2: the top `top_layers` layers of the base learn (0 = all of them).
+
+    For transfer learning the batch-norm layers stay frozen, which in Keras also keeps them in inference
+    mode: their ImageNet statistics with momentum 0.999 lag far behind a new domain if they update
+    (issue #4 reports 88.9% test with BN training vs 92.0% with BN frozen). A base trained from scratch
+    has no statistics worth keeping: its batch norm learns.
+    """
+    base = base_of(model)
+    base.trainable = True
+    if top_layers:
+        for layer in base.layers[:-top_layers]:
+            layer.trainable = False
+    if freeze_batch_norm:
+        for layer in base.layers:
+            if isinstance(layer, layers.BatchNormalization):
+                layer.trainable = False

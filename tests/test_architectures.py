@@ -1,0 +1,133 @@
+"""Each architecture (MobileNetV2, CNN, ViT) behind the same classifier contract; the comparison command."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import config
+from conftest import ROOT, as_argv, assert_one_line_error, run_script, tiny_run
+from errors import UserError
+from models.classifier import (ARCHITECTURES, backbone_of, build_model, classifier_of, classifier_parts,
+                               is_transfer_learning, unfreeze_base, with_flip_averaging)
+from models.export import export_checked
+from models.gradcam import gradcam
+from models.training import compile_for_training
+
+SMALL = {  # each architecture, small enough to train a step in a second
+    "mobilenet_v2": {"architecture": "mobilenet_v2", "image_size": 32, "weights": None},
+    "cnn": {"architecture": "cnn", "image_size": 28, "frozen_epochs": 0, "cnn_filters": 8},
+    "vit": {"architecture": "vit", "image_size": 32, "frozen_epochs": 0, "vit_dim": 16, "vit_depth": 2,
+            "vit_heads": 2},
+}
+
+
+def raw_pixels(n=16, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, size=(n, 28, 28, 1)).astype("uint8")
+
+
+@pytest.fixture(scope="module", params=list(SMALL))
+def small(request):
+    cfg = config.make_config(SMALL[request.param])
+    return cfg, build_model(cfg)
+
+
+def test_config_and_models_know_the_same_architectures():
+    assert set(config.ARCHITECTURES) == set(ARCHITECTURES)
+    for preset in ("cnn", "vit"):
+        assert config.make_config(config.PRESETS[preset]).architecture == preset
+
+
+def test_each_architecture_takes_raw_pixels_and_returns_probabilities(small):
+    cfg, model = small
+    classifier = classifier_of(model)
+    assert classifier.input_shape == (None, 28, 28, 1) and classifier.output_shape == (None, 10)
+    probs = classifier.predict(raw_pixels(), verbose=0)
+    np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-5)
+    # 0-255 in, the backbone's value range out: the contract every exported model keeps
+    preprocess, backbone, _ = classifier_parts(classifier)
+    extremes = preprocess.predict(np.stack([np.zeros((28, 28, 1)), np.full((28, 28, 1), 255)]), verbose=0)
+    low, high = ARCHITECTURES[cfg.architecture].VALUE_RANGE
+    np.testing.assert_allclose([extremes[0].min(), extremes[1].max()], [low, high], atol=1e-5)
+    assert extremes.shape[1:3] == (cfg.image_size, cfg.image_size)
+    assert len(backbone.output_shape) == 4  # a feature map, for the shared head and Grad-CAM
+
+
+def test_each_architecture_trains_a_step(small):
+    cfg, model = small
+    classifier = classifier_of(model)
+    compile_for_training(model, cfg)
+    before = [w.numpy().copy() for w in backbone_of(classifier).trainable_weights]
+    history = model.fit(raw_pixels(32), np.arange(32) % 10, batch_size=16, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    after = backbone_of(classifier).trainable_weights
+    assert any(not np.allclose(b, a.numpy()) for b, a in zip(before, after))  # the backbone learned
+
+
+def test_each_architecture_exports_and_reloads_with_identical_predictions(small, tmp_path):
+    _, model = small
+    classifier = classifier_of(model)
+    export_checked(classifier, tmp_path / "model.h5", raw_pixels())  # raises if the reload disagrees
+    export_checked(with_flip_averaging(classifier), tmp_path / "tta.h5", raw_pixels())
+    reloaded = keras.models.load_model(tmp_path / "model.h5", compile=False, safe_mode=True)
+    np.testing.assert_allclose(reloaded.predict(raw_pixels(), verbose=0), classifier.predict(raw_pixels(), verbose=0),
+                               atol=1e-5)
+
+
+def test_gradcam_draws_over_each_architecture(small):
+    cfg, model = small
+    maps = gradcam(classifier_of(model), raw_pixels(4))
+    assert maps.shape == (4, cfg.image_size, cfg.image_size)
+    assert maps.min() >= 0 and maps.max() <= 1
+
+
+def test_scratch_architectures_train_their_batch_norm():
+    cfg = config.make_config(SMALL["cnn"])
+    model = build_model(cfg)
+    assert not is_transfer_learning(cfg)
+    unfreeze_base(model, 0, is_transfer_learning(cfg))
+    bn = next(layer for layer in backbone_of(classifier_of(model)).layers
+              if isinstance(layer, keras.layers.BatchNormalization))
+    assert bn.trainable
+    before = bn.moving_mean.numpy().copy()
+    model(raw_pixels(), training=True)
+    assert not np.allclose(bn.moving_mean.numpy(), before)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"architecture": "resnet"}, "architecture='resnet' must be one of mobilenet_v2, cnn, vit"),
+    ({"architecture": "cnn", "frozen_epochs": 2}, "no pretrained base to freeze; set --frozen_epochs 0"),
+    ({"architecture": "vit", "frozen_epochs": 0, "image_size": 30}, "vit_patch_size=4 must divide image_size (30)"),
+    ({"vit_dim": 64, "vit_heads": 5}, "vit_heads=5 must be >= 1 and divide vit_dim (64)"),
+    ({"architecture": "mobilenet_v2", "image_size": 28}, "image_size=28 must be >= 32 for mobilenet_v2"),
+])
+def test_impossible_architecture_settings_are_refused(overrides, message):
+    with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        config.make_config(overrides)
+
+
+def test_comparison_runs_each_preset_end_to_end_and_tabulates(tmp_path):
+    overrides = {name: value for name, value in tiny_run(tmp_path).items()
+                 if name not in ("frozen_epochs", "image_size", "artifacts_dir", "visualizations_dir", "exports_dir")}
+    overrides.update({"cnn_filters": 4, "vit_dim": 8, "vit_depth": 1, "vit_heads": 2})
+    out = tmp_path / "architectures.json"
+    result = run_script("bench/compare_architectures.py",
+                        ["--presets", "cnn,vit", "--out_dir", str(tmp_path / "compare"), "--out", str(out),
+                         *as_argv(overrides)])
+    assert "| cnn | cnn 28 px | no |" in result.stdout and "| vit | vit 28 px | no |" in result.stdout
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["architecture"] for r in rows] == ["cnn", "vit"]
+    for r in rows:
+        folder = tmp_path / "compare" / r["preset"]
+        assert 0 <= r["test_accuracy"] <= 1 and r["parameters"] > 0 and r["train_images_per_s"] > 0
+        assert r["h5_mb"] > 0 and r["latency_ms_one_image_keras"] > 0
+        assert r["epochs"] == 1  # the tiny run's finetune_epochs, no frozen phase
+        assert (folder / "visualizations" / "gradcam.png").is_file()
+        assert (folder / "exports" / "fashion_mnist_model_int8.tflite").is_file()
+    assert (ROOT / overrides["results_file"]).read_text().count("architecture=") == 2  # evaluate.py appended both
+
+
+def test_comparison_refuses_unknown_presets(tmp_path):
+    result = run_script("bench/compare_architectures.py", ["--presets", "cnn,resnet"], check=False)
+    assert_one_line_error(result, "choose from full, quick, cnn, vit")
