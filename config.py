@@ -74,9 +74,9 @@ PRESETS = {
     "cnn": {"architecture": "cnn", "image_size": 28, "frozen_epochs": 0, "finetune_epochs": 12,
             "rotation": 0.0, "zoom": 0.0, "shear": 0.0, "clr_min": 1e-4, "clr_max": 3e-3,
             "finetune_lr_scale": 1.0, "clr_policy": "triangular", "clr_step_epochs": 6.0},
-    "vit": {"architecture": "vit", "image_size": 28, "frozen_epochs": 0, "finetune_epochs": 12, "dropout": 0.1,
+    "vit": {"architecture": "vit", "image_size": 28, "frozen_epochs": 0, "finetune_epochs": 10, "dropout": 0.1,
             "rotation": 0.0, "zoom": 0.0, "shear": 0.0, "optimizer": "adamw", "clr_min": 5e-5, "clr_max": 1e-3,
-            "finetune_lr_scale": 1.0, "clr_policy": "triangular", "clr_step_epochs": 6.0},
+            "finetune_lr_scale": 1.0, "clr_policy": "triangular", "clr_step_epochs": 5.0},
 }
 
 # Fields that change the shape of the network: trained weights only fit the same values.
