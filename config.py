@@ -36,7 +36,7 @@ class Config:
     translation: float = 0.08  # max shift as a fraction of the image
     horizontal_flip: bool = True  # clothes are left-right symmetric; up-down is not
     # --- training: phase 1 trains the head on a frozen base, phase 2 fine-tunes the base ---
-    batch_size: int = 128
+    batch_size: int = 128  # per replica: the global batch is batch_size x replicas (1 unless --strategy says)
     frozen_epochs: int = 2  # phase 1 epochs
     finetune_epochs: int = 22  # phase 2 epochs
     finetune_layers: int = 0  # how many top layers of the base phase 2 unfreezes; 0 = all
@@ -44,6 +44,9 @@ class Config:
     optimizer: str = "adam"  # adam, adamw, sgd or rmsprop
     jit_compile: bool = False  # force XLA on the training step; False: Keras decides (XLA on GPUs, not on CPUs)
     label_smoothing: float = 0.0  # share of each target spread over all classes (Szegedy et al. 2016)
+    # --- where training runs (tf.distribute; see models/distribute.py and README) ---
+    strategy: str = "default"  # default (one device), mirrored (all local GPUs), multi_worker (TF_CONFIG)
+    scale_lr: bool = True  # multiply the LR bounds by the number of replicas (linear scaling rule)
     # --- cyclical learning rate (Smith 2017), updated every batch ---
     clr_min: float = 1e-4  # lower LR bound
     clr_max: float = 3e-3  # upper LR bound
@@ -87,6 +90,7 @@ ARCHITECTURES = ("mobilenet_v2", "cnn", "vit")
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 CLR_POLICIES = ("triangular", "triangular2", "exp_range")
+STRATEGIES = ("default", "mirrored", "multi_worker")
 
 
 def validate(cfg: Config) -> Config:
@@ -119,6 +123,7 @@ def validate(cfg: Config) -> Config:
         ("finetune_lr_scale", cfg.finetune_lr_scale > 0, "must be > 0"),
         ("label_smoothing", 0 <= cfg.label_smoothing < 1, "must be in [0, 1)"),
         ("optimizer", cfg.optimizer in OPTIMIZERS, f"must be one of {', '.join(OPTIMIZERS)}"),
+        ("strategy", cfg.strategy in STRATEGIES, f"must be one of {', '.join(STRATEGIES)}"),
         ("clr_min", cfg.clr_min > 0, "must be > 0"),
         ("clr_max", cfg.clr_max >= cfg.clr_min, f"must be >= clr_min ({cfg.clr_min})"),
         ("clr_step_epochs", cfg.clr_step_epochs > 0, "must be > 0"),

@@ -7,39 +7,58 @@ The CNN and ViT train from scratch: their epochs are all phase 2.
     python train.py --preset quick       # 13-19 min on 2 CPU cores
     python train.py --preset cnn         # the small CNN baseline (or --preset vit)
     python train.py --image_size 64      # any config field; --fresh ignores an unfinished run
+    python train.py --strategy mirrored  # all local GPUs (multi_worker: many machines, see README)
 
 An interrupted run resumes from its last finished epoch when the same command is run again.
 """
 
 import dataclasses
+import shutil
 import sys
 import time
 
 import cli
-from artifacts import RunFiles, machine_info
+from artifacts import machine_info
 from data import load_fashion_mnist, make_dataset, split_train_val
+from errors import UserError
 from models import build_model, classifier_of, start_or_resume, train_two_phases
+from models.distribute import describe_worker_failure, make_distribution, run_files, worker_failures
 from models.training import best_val_accuracy
 
 
 def main(argv: list[str]) -> None:
     fresh = "--fresh" in argv
     cfg = cli.new_run_config([a for a in argv if a != "--fresh"])
-    files = RunFiles(cfg.artifacts_dir)
+    distribution = make_distribution(cfg.strategy)  # first: a multi-worker strategy starts a server
+    files = run_files(cfg.artifacts_dir, distribution)
 
     ((images, labels), _), source = load_fashion_mnist(cfg.data_dir)
     (x_train, y_train), (x_val, y_val) = split_train_val(images, labels, cfg.val_fraction, cfg.seed)
-    train_ds = make_dataset(x_train, y_train, cfg.batch_size, shuffle=True, seed=cfg.seed)
-    val_ds = make_dataset(x_val, y_val, cfg.batch_size)
+    global_batch = cfg.batch_size * distribution.replicas
+    train_ds = make_dataset(x_train, y_train, global_batch, shuffle=True, seed=cfg.seed)
+    val_ds = make_dataset(x_val, y_val, global_batch)
     print(f"data: {len(x_train)} train / {len(x_val)} validation images from {source}", flush=True)
 
     history = start_or_resume(files, dataclasses.asdict(cfg), len(train_ds), fresh)
-    model = build_model(cfg)
-    history["run"] = {"command": " ".join(["python", *sys.argv]), "data_source": source, "machine": machine_info(),
-                      "train_images": len(x_train), "parameters": classifier_of(model).count_params()}
     started = time.monotonic()
-    history = train_two_phases(model, cfg, train_ds, val_ds, files, history)
+    try:
+        with distribution.scope():
+            model = build_model(cfg)
+            history["run"] = {"command": " ".join(["python", *sys.argv]), "data_source": source,
+                              "machine": machine_info(), "train_images": len(x_train),
+                              "parameters": classifier_of(model).count_params(),
+                              "distribution": distribution.record(cfg)}
+            history = train_two_phases(model, cfg, train_ds, val_ds, files, history, distribution.lr_scale(cfg))
+    except Exception as e:
+        if distribution.workers > 1 and isinstance(e, worker_failures()):
+            raise UserError(f"another worker stopped ({describe_worker_failure(e)}); start every worker again "
+                            "with the same command: training resumes from the last finished epoch") from None
+        raise
 
+    if not distribution.chief:  # its scratch copy of the run has served its purpose
+        shutil.rmtree(files.root, ignore_errors=True)
+        print(f"worker {distribution.task_id}: done; the chief saved the run")
+        return
     minutes = sum(e["seconds"] for e in history["epochs"]) / 60
     print(f"\nbest validation accuracy {best_val_accuracy(history):.4f} after {minutes:.1f} min of training "
           f"({(time.monotonic() - started) / 60:.1f} min in this process); run saved in {files.root}/")

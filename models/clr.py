@@ -38,8 +38,10 @@ class CyclicalLR(keras.callbacks.Callback):
         return cyclical_lr(step, **self.schedule)
 
     def on_train_batch_begin(self, batch, logs=None):
-        self.model.optimizer.learning_rate = self.lr_at(int(self.model.optimizer.iterations))
+        # convert_to_numpy also reads variables mirrored by a tf.distribute strategy (int() does not)
+        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        self.model.optimizer.learning_rate = self.lr_at(step)
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:  # the LR the epoch ended with, for the CSV log and history
-            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))

@@ -130,8 +130,11 @@ def tensorboard_logger(log_dir) -> list:
     return [keras.callbacks.TensorBoard(str(log_dir), write_graph=False)]
 
 
-def train_two_phases(model, cfg, train_ds, val_ds, files: RunFiles, history: dict) -> dict:
-    """Train the head on a frozen base, then fine-tune; skip what `history` shows as done."""
+def train_two_phases(model, cfg, train_ds, val_ds, files: RunFiles, history: dict, lr_scale: float = 1.0) -> dict:
+    """Train the head on a frozen base, then fine-tune; skip what `history` shows as done.
+
+    `lr_scale` multiplies the cyclical LR bounds (the number of replicas when training is distributed).
+    """
     steps = history["steps_per_epoch"]
     skip_epochs(train_ds, len(history["epochs"]))
     if files.last_weights.exists():  # resuming after a finished phase: start where it left the model
@@ -141,10 +144,10 @@ def train_two_phases(model, cfg, train_ds, val_ds, files: RunFiles, history: dic
             continue  # finished before an interruption
         if phase == "frozen":
             freeze_base(model)
-            scale = 1.0
+            scale = lr_scale
         else:
             unfreeze_base(model, cfg.finetune_layers, is_transfer_learning(cfg))
-            scale = cfg.finetune_lr_scale
+            scale = lr_scale * cfg.finetune_lr_scale
         clr = CyclicalLR(cfg.clr_min * scale, cfg.clr_max * scale, max(1, round(cfg.clr_step_epochs * steps)),
                          cfg.clr_policy, cfg.clr_gamma)
         compile_for_training(model, cfg)

@@ -1,0 +1,106 @@
+"""Where training runs: one device, all local GPUs, or many workers, on TensorFlow's own tf.distribute.
+
+    --strategy default        one device (Keras' default; any backend)
+    --strategy mirrored       MirroredStrategy over every local GPU (without GPUs: every logical CPU device)
+    --strategy multi_worker   MultiWorkerMirroredStrategy; each worker reads its role from the TF_CONFIG variable
+
+`batch_size` is per replica: the global batch is batch_size x replicas, and the cyclical LR bounds are scaled
+by the number of replicas (`scale_lr`, the linear scaling rule of Goyal et al. 2017). Only the chief writes
+the run's artifacts; the other workers keep their resume state in a scratch folder of their own.
+"""
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from artifacts import RunFiles
+from errors import UserError
+
+
+@dataclass(frozen=True)
+class Distribution:
+    strategy: object | None  # a tf.distribute.Strategy, or None for Keras' default (one device)
+    replicas: int = 1
+    workers: int = 1
+    task_id: int = 0
+    chief: bool = True
+
+    def scope(self):
+        """Build, compile and train inside this, so variables are created where the strategy wants them."""
+        return contextlib.nullcontext() if self.strategy is None else self.strategy.scope()
+
+    def record(self, cfg) -> dict:
+        """What the run's history keeps: how the batch and the LR were scaled."""
+        return {"strategy": cfg.strategy, "replicas": self.replicas, "workers": self.workers,
+                "global_batch_size": cfg.batch_size * self.replicas, "lr_scale": self.lr_scale(cfg)}
+
+    def lr_scale(self, cfg) -> float:
+        return float(self.replicas) if cfg.scale_lr else 1.0
+
+
+def make_distribution(name: str) -> Distribution:
+    """The strategy named in the config; create it before any other TensorFlow work (multi_worker starts a server)."""
+    if name == "default":
+        return Distribution(None)
+    import tensorflow as tf
+
+    if name == "mirrored":
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        strategy = tf.distribute.MirroredStrategy(devices=[d.name for d in devices])
+        return Distribution(strategy, replicas=strategy.num_replicas_in_sync)
+
+    if "TF_CONFIG" not in os.environ:
+        raise UserError("strategy=multi_worker needs the TF_CONFIG environment variable on every worker "
+                        "(see README, Training on many machines)")
+    try:
+        cluster = json.loads(os.environ["TF_CONFIG"])
+        workers = len(cluster["cluster"]["worker"]) + len(cluster["cluster"].get("chief", []))
+    except (ValueError, KeyError, TypeError) as e:
+        raise UserError(f"TF_CONFIG is not a cluster description ({type(e).__name__}: {e})") from None
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    _reduce_each_part(strategy)
+    return Distribution(strategy, replicas=strategy.num_replicas_in_sync, workers=workers,
+                        task_id=strategy.cluster_resolver.task_id, chief=strategy.extended.should_checkpoint)
+
+
+def _reduce_each_part(strategy) -> None:
+    """Keras 3.15's fit asks the strategy to reduce a whole (images, labels) batch of uint8, and per-step
+    scalars along axis 0; the multi-worker strategy reduces one value at a time, no uint8, and needs no axis
+    for scalars (keras-team/keras#20585). Reduce each part on its own, uint8 as float32, scalars over replicas."""
+    import tensorflow as tf
+
+    reduce = strategy.reduce
+
+    def one(op, part, axis):
+        local = strategy.experimental_local_results(part)[0]
+        if local.dtype == tf.uint8:
+            part = strategy.run(lambda v: tf.cast(v, tf.float32), args=(part,))
+        return reduce(op, part, axis=axis if local.shape.rank else None)
+
+    strategy.reduce = lambda op, value, axis=None: tf.nest.map_structure(lambda part: one(op, part, axis), value)
+
+
+def run_files(artifacts_dir, distribution: Distribution) -> RunFiles:
+    """The chief's files are the run's artifacts; another worker's go to a scratch folder of its own
+    (the same one when it restarts, so it can resume)."""
+    if distribution.chief:
+        return RunFiles(artifacts_dir)
+    key = hashlib.sha1(str(Path(artifacts_dir).resolve()).encode()).hexdigest()[:10]
+    return RunFiles(Path(tempfile.gettempdir()) / f"fashion-mnist-{key}-worker{distribution.task_id}")
+
+
+def worker_failures() -> tuple:
+    """The errors a collective op raises when another worker stops (heartbeats lost, peer unreachable)."""
+    import tensorflow as tf
+    return tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError
+
+
+def describe_worker_failure(error) -> str:
+    """The first line of TensorFlow's message, without its function-node prefix."""
+    message = re.sub(r"\{\{[^}]*\}\}\s*", "", getattr(error, "message", str(error)))
+    return " ".join(message.strip().splitlines()[:2])
