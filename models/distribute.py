@@ -101,6 +101,11 @@ def worker_failures() -> tuple:
 
 
 def describe_worker_failure(error) -> str:
-    """The first line of TensorFlow's message, without its function-node prefix."""
-    message = re.sub(r"\{\{[^}]*\}\}\s*", "", getattr(error, "message", str(error)))
-    return " ".join(message.strip().splitlines()[:2])
+    """TensorFlow's reason (and the task it names), without the graph traceback around it."""
+    message = getattr(error, "message", str(error))
+    unhealthy = re.search(r"The following tasks are unhealthy[^\n]*\n[^\n]*", message)
+    if unhealthy:
+        return " ".join(unhealthy.group(0).split())
+    lines = [line.strip() for line in message.splitlines()
+             if line.strip() and not line.strip().startswith(("File ", "Detected at node", "Graph execution error"))]
+    return lines[0] if lines else type(error).__name__

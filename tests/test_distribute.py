@@ -123,3 +123,15 @@ def test_multi_worker_without_tf_config_says_what_is_missing(tmp_path):
     result = subprocess.run([sys.executable, "train.py", *as_argv(overrides)], cwd=ROOT, env=env_without,
                             capture_output=True, text=True, timeout=300)
     assert_one_line_error(result, "strategy=multi_worker needs the TF_CONFIG environment variable")
+
+
+def test_a_lost_worker_is_named_without_the_graph_traceback():
+    from models.distribute import describe_worker_failure
+
+    message = ("Graph execution error:\n\nDetected at node CollectiveReduceV2 defined at (most recent call last):\n"
+               '  File "train.py", line 69, in <module>\n\nCollective ops is aborted by: Error reported from '
+               "/job:worker/task:1: The following tasks are unhealthy (stopped sending heartbeats):\n"
+               "/job:worker/replica:0/task:1\nThe tasks have crashed. Check the task logs for an earlier error.")
+    assert describe_worker_failure(Exception(message)) == (
+        "The following tasks are unhealthy (stopped sending heartbeats): /job:worker/replica:0/task:1")
+    assert describe_worker_failure(Exception("Graph execution error:\n\nSocket closed")) == "Socket closed"
