@@ -14,7 +14,7 @@ import cli
 from artifacts import RunFiles, machine_info, require, write_json
 from data import CLASS_NAMES, load_fashion_mnist
 from models.export import export_checked
-from models.classifier import load_trained_classifier
+from models.classifier import ARCHITECTURES, load_trained_classifier
 from models.portable import export_all
 
 CHECK_IMAGES = 512
@@ -35,9 +35,10 @@ def main(argv: list[str]) -> None:
     print(f"input: raw 28x28x1 pixels 0-255; output: probabilities of {', '.join(CLASS_NAMES)}")
 
     print("portable exports, each checked on the test set ...", flush=True)
-    rows = export_all(classifier, folder, images[..., None], x_test, y_test)
-    write_json(folder / "exports.json",
-               {"exports": rows, "machine": machine_info(), "config": dataclasses.asdict(cfg)})
+    float_layers = ARCHITECTURES[cfg.architecture].INT8_FLOAT_LAYERS
+    rows = export_all(classifier, folder, images[..., None], x_test, y_test, float_layers)
+    write_json(folder / "exports.json", {"exports": rows, "int8_float_layers": list(float_layers),
+                                         "machine": machine_info(), "config": dataclasses.asdict(cfg)})
     print(f"{'format':20} {'MB':>6} {'test acc':>9} {'agrees':>8} {'1 image ms':>11}")
     for r in rows:
         size = "" if r["size_mb"] is None else f"{r['size_mb']:.2f}"

@@ -17,7 +17,8 @@ from models import cnn, mobilenet, vit
 NUM_CLASSES = 10
 INPUT_SHAPE = (28, 28, 1)
 BACKGROUND = 0.0  # Fashion-MNIST's background is black: fill new pixels with it, never reflect
-ARCHITECTURES = {"mobilenet_v2": mobilenet, "cnn": cnn, "vit": vit}  # each: build_backbone(cfg), CHANNELS, VALUE_RANGE
+# Each module: build_backbone(cfg), CHANNELS, VALUE_RANGE, INT8_FLOAT_LAYERS.
+ARCHITECTURES = {"mobilenet_v2": mobilenet, "cnn": cnn, "vit": vit}
 
 
 def build_augmentation(cfg) -> keras.Sequential:

@@ -9,6 +9,7 @@ from keras import layers
 
 CHANNELS = 1
 VALUE_RANGE = (0.0, 1.0)
+INT8_FLOAT_LAYERS = ()  # the int8 TFLite export quantises every layer
 
 
 def build_backbone(cfg) -> keras.Model:

@@ -14,11 +14,16 @@ import tensorflow as tf
 
 from artifacts import atomic_path
 
-REPRESENTATIVE_IMAGES = 300  # training images that calibrate the int8 ranges (never test images)
+REPRESENTATIVE_IMAGES = 300  # training images that calibrate the int8 ranges (never test images); 2000 did no better
+BATCH = 250  # images per prediction call when checking an export on the test set
 
 
-def export_all(classifier: keras.Model, folder, calibration_images, x_test, y_test) -> list[dict]:
-    """Write the four formats into `folder` and return one checked row per format (the Keras model first)."""
+def export_all(classifier: keras.Model, folder, calibration_images, x_test, y_test,
+               int8_float_layers=()) -> list[dict]:
+    """Write the four formats into `folder` and return one checked row per format (the Keras model first).
+
+    `int8_float_layers`: name prefixes of the layers the int8 model keeps in float (the backbone says which).
+    """
     folder = Path(folder)
     reference = classifier.predict(x_test, batch_size=256, verbose=0).argmax(axis=1)
     rows = [row("keras (in memory)", None, reference, reference, y_test, single_image_ms(classifier.predict_on_batch))]
@@ -43,33 +48,55 @@ def export_all(classifier: keras.Model, folder, calibration_images, x_test, y_te
     rows.append(row("SavedModel", saved_model, predict_in_batches(serve, x_test), reference, y_test,
                     single_image_ms(serve)))
 
-    for name, quantise in (("float16", float16_options), ("int8", int8_options(calibration_images))):
-        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
-        quantise(converter)
+    converted = {"float16": float16_model(saved_model),
+                 "int8": int8_model(saved_model, calibration_images, int8_float_layers)}
+    for name, model_bytes in converted.items():
         path = folder / f"fashion_mnist_model_{name}.tflite"
         with atomic_path(path) as tmp:
-            tmp.write_bytes(converter.convert())
-        rows.append(row(f"TFLite {name}", path, tflite_predict(path, x_test), reference, y_test,
-                        single_image_ms(tflite_runner(path, batch=1))))
+            tmp.write_bytes(model_bytes)
+        rows.append(row(f"TFLite {name}", path, predict_in_batches(tflite_runner(path, BATCH), x_test), reference,
+                        y_test, single_image_ms(tflite_runner(path, batch=1))))
     return rows
 
 
-def float16_options(converter) -> None:
+def float16_model(saved_model) -> bytes:
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.target_spec.supported_types = [tf.float16]
+    return converter.convert()
 
 
-def int8_options(images):
-    """Post-training int8 quantisation; float input and output, so callers feed raw pixels as before."""
+def int8_model(saved_model, images, float_layers=()) -> bytes:
+    """Post-training int8 quantisation calibrated on `images`; float input and output, so callers feed raw
+    pixels as before. Ops of the layers whose names start with one of `float_layers` stay float."""
     def representative():
         for image in images[:REPRESENTATIVE_IMAGES]:
             yield [image[None].astype("float32")]
 
-    def apply(converter):
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = representative
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    return apply
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
+    keep_float = ops_of_layers(converter.convert(), float_layers)  # op names as the quantiser knows them
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    if not keep_float:
+        return converter.convert()
+    converter.target_spec.supported_ops.append(tf.lite.OpsSet.TFLITE_BUILTINS)
+    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=keep_float)  # selective quantisation
+    debugger = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_dataset=representative,
+                                                         debug_options=options)
+    return debugger.get_nondebug_quantized_model()
+
+
+def ops_of_layers(float_model: bytes, layer_prefixes) -> list[str]:
+    """Names of the TFLite ops (their output tensors) that come from Keras layers named `layer_prefixes...`.
+
+    A fused op is named by all the graph paths it fuses (`a/b/block_1_expand_1/convolution;...`).
+    """
+    def from_layer(path):
+        return any(part.startswith(tuple(layer_prefixes)) for part in path.split("/"))
+
+    tensors = tf.lite.Interpreter(model_content=float_model).get_tensor_details()
+    return [t["name"] for t in tensors if layer_prefixes and any(from_layer(p) for p in t["name"].split(";"))]
 
 
 def tflite_runner(path, batch: int):
@@ -86,15 +113,11 @@ def tflite_runner(path, batch: int):
     return run
 
 
-def tflite_predict(path, images, batch: int = 250) -> np.ndarray:
-    run = tflite_runner(path, batch)
+def predict_in_batches(predict, images, batch: int = BATCH) -> np.ndarray:
+    """Predicted classes, `batch` images at a time; the last batch is padded (a TFLite input shape is fixed)."""
     padded = np.concatenate([images, np.zeros((-len(images) % batch, *images.shape[1:]), images.dtype)])
-    return np.concatenate([run(padded[i:i + batch]).argmax(axis=1) for i in range(0, len(padded), batch)])[:len(images)]
-
-
-def predict_in_batches(predict, images, batch: int = 250) -> np.ndarray:
-    return np.concatenate([np.asarray(predict(images[i:i + batch].astype("float32"))).argmax(axis=1)
-                           for i in range(0, len(images), batch)])
+    return np.concatenate([np.asarray(predict(padded[i:i + batch].astype("float32"))).argmax(axis=1)
+                           for i in range(0, len(padded), batch)])[:len(images)]
 
 
 def latencies_ms(predict, batch, calls: int) -> list[float]:
