@@ -35,6 +35,7 @@ class Config:
     shear: float = 0.05  # max shear as a fraction of the image
     translation: float = 0.08  # max shift as a fraction of the image
     horizontal_flip: bool = True  # clothes are left-right symmetric; up-down is not
+    erasing: float = 0.0  # probability of blanking a random rectangle (random erasing, Zhong et al. 2020)
     # --- training: phase 1 trains the head on a frozen base, phase 2 fine-tunes the base ---
     batch_size: int = 128  # per replica: the global batch is batch_size x replicas (1 unless --strategy says)
     frozen_epochs: int = 2  # phase 1 epochs
@@ -116,6 +117,7 @@ def validate(cfg: Config) -> Config:
         ("zoom", 0 <= cfg.zoom < 1, "must be in [0, 1)"),
         ("shear", 0 <= cfg.shear < 1, "must be in [0, 1)"),
         ("translation", 0 <= cfg.translation < 1, "must be in [0, 1)"),
+        ("erasing", 0 <= cfg.erasing <= 1, "must be in [0, 1] (a probability)"),
         ("batch_size", cfg.batch_size >= 1, "must be >= 1"),
         ("frozen_epochs", cfg.frozen_epochs >= 0, "must be >= 0"),
         ("finetune_epochs", cfg.finetune_epochs >= 0, "must be >= 0"),

@@ -10,6 +10,7 @@ images/s and one-image latency are gathered into --out (results/architectures.js
 Markdown table. The presets' epochs are sized to about 15 minutes of training each on 2 CPU cores.
 """
 
+import argparse
 import datetime
 import json
 import subprocess
@@ -21,24 +22,20 @@ sys.path.insert(0, str(ROOT))
 
 import cli  # noqa: E402  (first: it quiets TensorFlow's start-up)
 from artifacts import describe_machine, write_json  # noqa: E402
-from config import PRESETS, parse_overrides  # noqa: E402
+from config import PRESETS, make_config, parse_overrides  # noqa: E402
 from errors import UserError  # noqa: E402
+from models.classifier import is_pretrained  # noqa: E402
 
 SCRIPTS = ("train.py", "evaluate.py", "visualize_results.py", "export_model.py")
-OPTIONS = {"--presets": "quick,cnn,vit", "--out_dir": "runs/compare", "--out": "results/architectures.json"}
 
 
-def split_options(argv: list[str]) -> tuple[dict, list[str]]:
-    """This script's own options (with defaults), and the config overrides for every run."""
-    options, rest, i = dict(OPTIONS), [], 0
-    while i < len(argv):
-        if argv[i] in OPTIONS and i + 1 < len(argv):
-            options[argv[i]] = argv[i + 1]
-            i += 2
-        else:
-            rest.append(argv[i])
-            i += 1
-    return options, rest
+def split_options(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    """This script's own options, and the config overrides for every run (the rest of the command line)."""
+    parser = argparse.ArgumentParser(allow_abbrev=False)  # --preset in the overrides is not --presets
+    parser.add_argument("--presets", default="quick,cnn,vit")
+    parser.add_argument("--out_dir", default="runs/compare")
+    parser.add_argument("--out", default="results/architectures.json")
+    return parser.parse_known_args(argv)
 
 
 def run_preset(preset: str, folder: Path, overrides: list[str]) -> None:
@@ -58,12 +55,12 @@ def summarise(preset: str, folder: Path) -> dict:
     history = json.loads((folder / "artifacts" / "history.json").read_text())
     exports = {r["format"]: r for r in json.loads((folder / "exports" / "exports.json").read_text())["exports"]}
     seconds = sum(e["seconds"] for e in history["epochs"])
-    cfg = metrics["config"]
+    cfg = make_config(base=metrics["config"])
     return {
         "preset": preset,
-        "architecture": cfg["architecture"],
-        "pretrained": cfg["architecture"] == "mobilenet_v2" and cfg["weights"] is not None,
-        "image_size": cfg["image_size"],
+        "architecture": cfg.architecture,
+        "pretrained": is_pretrained(cfg),
+        "image_size": cfg.image_size,
         "epochs": len(history["epochs"]),
         "test_accuracy": metrics["test_accuracy"],
         "best_val_accuracy": metrics["best_val_accuracy"],
@@ -93,23 +90,23 @@ def markdown_table(rows: list[dict]) -> str:
 
 def main(argv: list[str]) -> None:
     options, overrides = split_options(argv)
-    presets = [p for p in options["--presets"].split(",") if p]
+    presets = [p for p in options.presets.split(",") if p]
     unknown = [p for p in presets if p not in PRESETS]
     if unknown or not presets:
-        raise UserError(f"--presets {options['--presets']!r}: choose from {', '.join(PRESETS)}, comma-separated")
+        raise UserError(f"--presets {options.presets!r}: choose from {', '.join(PRESETS)}, comma-separated")
     if any(name in parse_overrides(overrides) for name in ("artifacts_dir", "visualizations_dir", "exports_dir")):
         raise UserError("the run folders come from --out_dir; drop --artifacts_dir/--visualizations_dir/--exports_dir")
 
-    out_dir = Path(options["--out_dir"])
+    out_dir = Path(options.out_dir)
     for preset in presets:
         run_preset(preset, out_dir / preset, overrides)
     rows = [summarise(preset, out_dir / preset) for preset in presets]
-    write_json(Path(options["--out"]), {
+    write_json(Path(options.out), {
         "command": " ".join(["python", "bench/compare_architectures.py", *argv]),
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "rows": rows,
     })
-    print(f"\n{markdown_table(rows)}\n\non {describe_machine(rows[0]['machine'])}; wrote {options['--out']}")
+    print(f"\n{markdown_table(rows)}\n\non {describe_machine(rows[0]['machine'])}; wrote {options.out}")
 
 
 if __name__ == "__main__":

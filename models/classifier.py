@@ -32,6 +32,11 @@ def build_augmentation(cfg) -> keras.Sequential:
     ]
     if cfg.horizontal_flip:
         steps.append(layers.RandomFlip("horizontal", seed=cfg.seed))
+    if cfg.erasing:
+        # A rectangle of 2-33% of the image set to the background, with probability `erasing` per image
+        # (factor as a (p, p) range: a single float would draw each image's probability from [0, p]).
+        steps.append(layers.RandomErasing(factor=(cfg.erasing, cfg.erasing), scale=(0.02, 0.33),
+                                          fill_value=BACKGROUND, value_range=(0, 255), seed=cfg.seed))
     return keras.Sequential(steps, name="augmentation")
 
 
@@ -119,6 +124,11 @@ def is_transfer_learning(cfg) -> bool:
     """MobileNetV2 follows the transfer-learning recipe (also with --weights none, which tests use); the others
     train from scratch."""
     return cfg.architecture == "mobilenet_v2"
+
+
+def is_pretrained(cfg) -> bool:
+    """Whether the backbone starts from ImageNet weights (downloaded or a local file)."""
+    return is_transfer_learning(cfg) and cfg.weights is not None
 
 
 def freeze_base(model: keras.Model) -> None:

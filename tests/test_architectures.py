@@ -10,7 +10,7 @@ import config
 from conftest import ROOT, as_argv, assert_one_line_error, run_script, tiny_run
 from errors import UserError
 from models.classifier import (ARCHITECTURES, backbone_of, build_model, classifier_of, classifier_parts,
-                               is_transfer_learning, unfreeze_base, with_flip_averaging)
+                               is_pretrained, is_transfer_learning, unfreeze_base, with_flip_averaging)
 from models.export import export_checked
 from models.gradcam import gradcam
 from models.training import compile_for_training
@@ -80,6 +80,12 @@ def test_gradcam_draws_over_each_architecture(small):
     maps = gradcam(classifier_of(model), raw_pixels(4))
     assert maps.shape == (4, cfg.image_size, cfg.image_size)
     assert maps.min() >= 0 and maps.max() <= 1
+
+
+@pytest.mark.parametrize("overrides, pretrained", [
+    ({}, True), ({"weights": "/some/no_top.h5"}, True), ({"weights": None}, False), (SMALL["cnn"], False)])
+def test_only_mobilenet_with_weights_counts_as_pretrained(overrides, pretrained):
+    assert is_pretrained(config.make_config(overrides)) is pretrained
 
 
 def test_scratch_architectures_train_their_batch_norm():

@@ -8,7 +8,8 @@ from config import make_config
 from models.clr import CyclicalLR
 from models.export import export_checked
 from models.gradcam import gradcam
-from models.classifier import base_of, build_model, classifier_of, freeze_base, unfreeze_base, with_flip_averaging
+from models.classifier import (base_of, build_augmentation, build_model, classifier_of, freeze_base, unfreeze_base,
+                               with_flip_averaging)
 from models.training import sparse_crossentropy, tensorboard_logger
 
 
@@ -69,6 +70,18 @@ def test_augmentation_fills_with_black_background(model):
     white = np.full((4, 28, 28, 1), 255, "uint8")
     shifted = model.get_layer("augmentation")(white, training=True).numpy()
     assert shifted.min() == pytest.approx(0, abs=1)  # new border pixels are background, not reflected
+
+
+def test_random_erasing_blanks_one_rectangle_per_image_in_training_only():
+    no_geometry = {"rotation": 0.0, "zoom": 0.0, "shear": 0.0, "translation": 0.0, "horizontal_flip": False}
+    augmentation = build_augmentation(make_config({"erasing": 1.0, **no_geometry}))
+    white = np.full((8, 28, 28, 1), 255, "uint8")
+    np.testing.assert_array_equal(augmentation(white, training=False), white.astype("float32"))
+    erased = augmentation(white, training=True).numpy()[..., 0] == 0
+    for mask in erased:  # each image: one filled axis-aligned rectangle of background
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        assert 0 < mask.sum() == len(rows) * len(cols) < 0.5 * mask.size
+        assert mask[rows.min():rows.max() + 1, cols.min():cols.max() + 1].all()
 
 
 def test_finetuning_keeps_batch_norm_frozen(model):
