@@ -74,7 +74,8 @@ def int8_model(saved_model, images, float_layers=()) -> bytes:
             yield [image[None].astype("float32")]
 
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
-    keep_float = ops_of_layers(converter.convert(), float_layers)  # op names as the quantiser knows them
+    # The op names as the quantiser knows them, read from a float conversion (only when some layers stay float).
+    keep_float = ops_of_layers(converter.convert(), float_layers) if float_layers else []
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
@@ -96,7 +97,7 @@ def ops_of_layers(float_model: bytes, layer_prefixes) -> list[str]:
         return any(part.startswith(tuple(layer_prefixes)) for part in path.split("/"))
 
     tensors = tf.lite.Interpreter(model_content=float_model).get_tensor_details()
-    return [t["name"] for t in tensors if layer_prefixes and any(from_layer(p) for p in t["name"].split(";"))]
+    return [t["name"] for t in tensors if any(from_layer(p) for p in t["name"].split(";"))]
 
 
 def tflite_runner(path, batch: int):
