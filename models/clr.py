@@ -1,47 +1,54 @@
 """Cyclical learning rate (Smith 2017, "Cyclical Learning Rates for Training Neural Networks")."""
 
-import math
-
 import keras
+import numpy as np
+from keras import ops
 
 
-def cyclical_lr(step: int, min_lr: float, max_lr: float, step_size: int,
-                policy: str = "triangular", gamma: float = 1.0) -> float:
-    """The LR at optimizer step `step`; `step_size` is half a cycle, in steps.
+def cyclical_lr(step, min_lr: float, max_lr: float, step_size: int, policy: str = "triangular", gamma: float = 1.0):
+    """The LR at optimizer step `step` (a number, array or tensor of steps); `step_size` is half a cycle, in steps.
 
     triangular: the LR climbs linearly min -> max over step_size steps and back down;
     triangular2: the same, with the amplitude halved every cycle;
     exp_range: the amplitude shrinks by gamma**step.
     """
-    cycle = math.floor(1 + step / (2 * step_size))
-    x = abs(step / step_size - 2 * cycle + 1)
-    scale = {
-        "triangular": 1.0,
-        "triangular2": 1 / 2 ** (cycle - 1),
-        "exp_range": gamma**step,
-    }[policy]
-    return min_lr + (max_lr - min_lr) * max(0.0, 1 - x) * scale
+    step = ops.cast(step, "float32")
+    cycle = ops.floor(1 + step / (2 * step_size))
+    x = ops.abs(step / step_size - 2 * cycle + 1)
+    if policy == "triangular2":
+        scale = ops.power(0.5, cycle - 1)
+    elif policy == "exp_range":
+        scale = ops.power(gamma, step)
+    else:
+        scale = 1.0
+    return min_lr + (max_lr - min_lr) * ops.maximum(0.0, 1 - x) * scale
 
 
-class CyclicalLR(keras.callbacks.Callback):
-    """Sets the optimizer's LR before every batch from its own step counter.
+class CyclicalLR(keras.optimizers.schedules.LearningRateSchedule):
+    """The optimizer's LR as a function of its step count, computed inside the training step.
 
-    Reading the step from the optimizer (not counting batches here) keeps the schedule right
-    when training resumes from a backup, which restores the optimizer's iterations.
+    A schedule, not a callback that sets the LR between batches: it needs no Python between steps, so it
+    also holds in compiled JAX steps (which carry the optimizer's state past callbacks), and a resumed run
+    continues it from the optimizer's restored step count.
     """
 
     def __init__(self, min_lr, max_lr, step_size, policy="triangular", gamma=1.0):
-        super().__init__()
         self.schedule = dict(min_lr=min_lr, max_lr=max_lr, step_size=step_size, policy=policy, gamma=gamma)
 
-    def lr_at(self, step: int) -> float:
+    def __call__(self, step):
         return cyclical_lr(step, **self.schedule)
 
-    def on_train_batch_begin(self, batch, logs=None):
-        # convert_to_numpy also reads variables mirrored by a tf.distribute strategy (int() does not)
-        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
-        self.model.optimizer.learning_rate = self.lr_at(step)
+    def lr_at(self, steps) -> np.ndarray:
+        """The LR at each of `steps` (or at one step), as numbers for logs and plots."""
+        return ops.convert_to_numpy(self(np.asarray(steps)))
+
+    def get_config(self):
+        return dict(self.schedule)
+
+
+class LogLearningRate(keras.callbacks.Callback):
+    """Adds the LR the epoch ended with to the logs the callbacks after it record (CSV log, history)."""
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:  # the LR the epoch ended with, for the CSV log and history
-            logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        if logs is not None:
+            logs["learning_rate"] = float(ops.convert_to_numpy(self.model.optimizer.learning_rate))

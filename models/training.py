@@ -7,24 +7,25 @@ import sys
 import time
 
 import keras
+import numpy as np
 
 from artifacts import RunFiles, atomic_path, write_json
 from data import skip_epochs
-from models.clr import CyclicalLR
+from models.clr import CyclicalLR, LogLearningRate
 from models.classifier import NUM_CLASSES, freeze_base, is_transfer_learning, unfreeze_base
 
 PHASES = ("frozen", "finetune")
 OPTIMIZERS = {
-    "adam": lambda: keras.optimizers.Adam(),
-    "adamw": lambda: keras.optimizers.AdamW(),
-    "sgd": lambda: keras.optimizers.SGD(momentum=0.9, nesterov=True),
-    "rmsprop": lambda: keras.optimizers.RMSprop(),
+    "adam": lambda lr: keras.optimizers.Adam(lr),
+    "adamw": lambda lr: keras.optimizers.AdamW(lr),
+    "sgd": lambda lr: keras.optimizers.SGD(lr, momentum=0.9, nesterov=True),
+    "rmsprop": lambda lr: keras.optimizers.RMSprop(lr),
 }
 
 
-def compile_for_training(model, cfg) -> None:
-    """A fresh optimizer (its LR is set per batch by a callback) and cross-entropy on integer labels."""
-    model.compile(optimizer=OPTIMIZERS[cfg.optimizer](), loss=sparse_crossentropy(cfg.label_smoothing),
+def compile_for_training(model, cfg, learning_rate=1e-3) -> None:
+    """A fresh optimizer with this LR (a number or a schedule) and cross-entropy on integer labels."""
+    model.compile(optimizer=OPTIMIZERS[cfg.optimizer](learning_rate), loss=sparse_crossentropy(cfg.label_smoothing),
                   metrics=["accuracy"], jit_compile=cfg.jit_compile or "auto")
 
 
@@ -150,14 +151,14 @@ def train_two_phases(model, cfg, train_ds, val_ds, files: RunFiles, history: dic
             scale = lr_scale * cfg.finetune_lr_scale
         clr = CyclicalLR(cfg.clr_min * scale, cfg.clr_max * scale, max(1, round(cfg.clr_step_epochs * steps)),
                          cfg.clr_policy, cfg.clr_gamma)
-        compile_for_training(model, cfg)
+        compile_for_training(model, cfg, clr)
         print(f"\nphase '{phase}': {epochs} epochs, LR {clr.lr_at(0):.2g}..{clr.schedule['max_lr']:.2g} "
               f"({cfg.clr_policy}), {len(model.trainable_weights)} trainable tensors", flush=True)
         model.fit(
             train_ds, validation_data=val_ds, epochs=epochs, shuffle=False,  # train_ds shuffles itself
             verbose=progress_verbosity(),
             callbacks=[
-                clr,  # first: it adds the LR to the logs the others record
+                LogLearningRate(),  # first: it adds the LR to the logs the others record
                 # The backup comes before the records, so history never lists an epoch a resume would redo.
                 ResilientBackup(files.backup / phase),
                 RecordEpoch(history, phase, files.history),
@@ -166,7 +167,7 @@ def train_two_phases(model, cfg, train_ds, val_ds, files: RunFiles, history: dic
                 *tensorboard_logger(files.tensorboard / phase),
             ],
         )
-        history["lr_per_step"][phase] = [clr.lr_at(s) for s in range(epochs * steps)]
+        history["lr_per_step"][phase] = clr.lr_at(np.arange(epochs * steps)).tolist()
         with atomic_path(files.last_weights) as tmp:
             model.save_weights(tmp)
         write_json(files.history, history)

@@ -105,14 +105,13 @@ def test_frozen_batch_norm_statistics_do_not_move_in_training(model):
     np.testing.assert_array_equal(bn.moving_mean.numpy(), before)
 
 
-def test_cyclical_lr_callback_sets_the_optimizer_lr_every_batch():
+def test_cyclical_lr_schedule_drives_the_optimizer_lr_every_batch():
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.SGD(), loss="mse")
-    clr = CyclicalLR(0.01, 0.05, step_size=4, policy="triangular")
+    model.compile(optimizer=keras.optimizers.SGD(CyclicalLR(0.01, 0.05, step_size=4, policy="triangular")), loss="mse")
     seen = []
     record = keras.callbacks.LambdaCallback(
-        on_train_batch_end=lambda batch, logs: seen.append(float(model.optimizer.learning_rate)))
-    model.fit(np.zeros((8, 2)), np.zeros(8), batch_size=1, epochs=1, verbose=0, callbacks=[clr, record])
+        on_train_batch_begin=lambda batch, logs: seen.append(float(model.optimizer.learning_rate)))
+    model.fit(np.zeros((8, 2)), np.zeros(8), batch_size=1, epochs=1, verbose=0, callbacks=[record])
     np.testing.assert_allclose(seen, [0.01, 0.02, 0.03, 0.04, 0.05, 0.04, 0.03, 0.02], rtol=1e-6)
 
 
@@ -144,3 +143,11 @@ def test_gradcam_maps_cover_the_upsampled_input_and_depend_on_the_class():
     assert maps.shape == (4, 32, 32)  # the base's input size (image_size), not 28x28
     assert maps.min() >= 0 and np.allclose(maps.max(axis=(1, 2)), 1)
     assert not np.allclose(gradcam(classifier, x, class_index=0), gradcam(classifier, x, class_index=5))
+
+
+@pytest.mark.parametrize("backend, compiles", [("jax", True), ("tensorflow", False)])
+def test_augmentation_lets_jax_compile_the_training_step(monkeypatch, backend, compiles):
+    """On JAX the geometric layers are plain jax.numpy, so they must not stop XLA (TensorFlow's op has no XLA kernel)."""
+    monkeypatch.setattr(keras.backend, "backend", lambda: backend)
+    augmentation = build_augmentation(make_config({"rotation": 0.1, "zoom": 0.1, "shear": 0.1, "translation": 0.1}))
+    assert all(layer.supports_jit == compiles for layer in augmentation.layers if "flip" not in layer.name)
