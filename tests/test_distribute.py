@@ -53,7 +53,9 @@ def test_mirrored_scales_the_lr_with_the_replicas(tmp_path):
     run_script("-c", [TWO_CPUS, "train.py", *as_argv(overrides)])
     history = history_of(overrides)
     assert history["run"]["distribution"]["lr_scale"] == 2.0
-    assert max(history["lr_per_step"]["finetune"]) == pytest.approx(2 * 3e-3 * 0.5, rel=1e-6)  # clr_max x lr_scale
+    defaults = config.Config()  # the peak: clr_max x finetune_lr_scale x lr_scale
+    assert max(history["lr_per_step"]["finetune"]) == pytest.approx(2 * defaults.clr_max * defaults.finetune_lr_scale,
+                                                                    rel=1e-6)
 
 
 def free_ports(n: int) -> list[int]:
