@@ -40,7 +40,7 @@ def build_augmentation(cfg) -> keras.Sequential:
     if keras.backend.backend() == "jax":
         # The geometric layers declare no XLA support because TensorFlow's image transform op has none, and
         # one such layer makes Keras run the whole training step op by op. On JAX they are plain jax.numpy
-        # (map_coordinates) and compile: eager steps ran 50x slower than compiled ones on a GPU.
+        # (map_coordinates) and compile (README, Other Keras backends: 12 ms compiled steps on an H200).
         for step in steps:
             step.supports_jit = True
     return keras.Sequential(steps, name="augmentation")
