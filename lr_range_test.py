@@ -5,6 +5,7 @@ results/lr_range_test.json and visualizations/lr_range_test.png, and suggests cy
 """
 
 import dataclasses
+import math
 from pathlib import Path
 
 import cli
@@ -24,10 +25,11 @@ def main(argv: list[str]) -> None:
     (x_train, y_train), _ = split_train_val(images, labels, cfg.val_fraction, cfg.seed)
     model = build_model(cfg)
     unfreeze_base(model, cfg.finetune_layers, is_transfer_learning(cfg))  # the phase that takes most of the training
-    compile_for_training(model, cfg)
     sweep = LRRangeTest(START_LR, END_LR, STEPS)
-    model.fit(make_dataset(x_train, y_train, cfg.batch_size, shuffle=True, seed=cfg.seed).repeat(),
-              steps_per_epoch=STEPS, epochs=1, callbacks=[sweep], verbose=progress_verbosity())
+    compile_for_training(model, cfg, sweep.schedule)
+    epochs = math.ceil(STEPS / math.ceil(len(x_train) / cfg.batch_size))  # the sweep stops itself after STEPS
+    model.fit(make_dataset(x_train, y_train, cfg.batch_size, shuffle=True, seed=cfg.seed),  # shuffles itself
+              epochs=epochs, shuffle=False, callbacks=[sweep], verbose=progress_verbosity())
 
     low, high = suggest_bounds(sweep.lrs, sweep.smoothed)
     write_json(Path(cfg.results_file).parent / "lr_range_test.json", {

@@ -7,24 +7,28 @@ import numpy as np
 
 
 class LRRangeTest(keras.callbacks.Callback):
-    """Sets LR = start * (end/start)**(step/steps) and records the loss until it diverges."""
+    """Records each batch's loss while the optimizer's LR rises from `start` to `end` over `steps` batches.
+
+    Compile the model with `schedule` as its LR: the optimizer computes start * (end/start)**(step/(steps-1))
+    inside each step, so the sweep needs no Python between batches and runs on every Keras backend.
+    Training stops after `steps` batches or once the smoothed loss exceeds 4x its minimum.
+    """
 
     def __init__(self, start: float, end: float, steps: int, smoothing: float = 0.9):
         super().__init__()
-        self.start, self.end, self.steps, self.smoothing = start, end, steps, smoothing
+        self.steps, self.smoothing = steps, smoothing
+        self.schedule = keras.optimizers.schedules.ExponentialDecay(
+            start, decay_steps=max(1, steps - 1), decay_rate=end / start)
         self.lrs, self.means, self.losses, self.smoothed = [], [], [], []
 
-    def lr_at(self, step: int) -> float:
-        return self.start * (self.end / self.start) ** (step / max(1, self.steps - 1))
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self.model.optimizer.learning_rate = self.lr_at(len(self.lrs))
+    def on_epoch_begin(self, epoch, logs=None):
+        self.means.clear()  # Keras' running mean of the loss restarts with each epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        mean = float(logs["loss"])  # Keras reports the running mean over the epoch: recover this batch's
+        mean = float(logs["loss"])  # the running mean over the epoch so far: recover this batch's loss
         n = len(self.means) + 1
         batch_loss = mean * n - self.means[-1] * (n - 1) if self.means else mean
-        self.lrs.append(self.lr_at(len(self.lrs)))
+        self.lrs.append(float(keras.ops.convert_to_numpy(self.schedule(len(self.lrs)))))
         self.means.append(mean)
         self.losses.append(batch_loss)
         previous = self.smoothed[-1] if self.smoothed else batch_loss
