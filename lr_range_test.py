@@ -27,19 +27,20 @@ def main(argv: list[str]) -> None:
     unfreeze_base(model, cfg.finetune_layers, is_transfer_learning(cfg))  # the phase that takes most of the training
     sweep = LRRangeTest(START_LR, END_LR, STEPS)
     compile_for_training(model, cfg, sweep.schedule)
-    epochs = math.ceil(STEPS / math.ceil(len(x_train) / cfg.batch_size))  # the sweep stops itself after STEPS
-    model.fit(make_dataset(x_train, y_train, cfg.batch_size, shuffle=True, seed=cfg.seed),  # shuffles itself
-              epochs=epochs, shuffle=False, callbacks=[sweep], verbose=progress_verbosity())
+    train_ds = make_dataset(x_train, y_train, cfg.batch_size, shuffle=True, seed=cfg.seed)  # shuffles itself
+    epochs = math.ceil(STEPS / len(train_ds))  # the sweep stops itself after STEPS batches
+    model.fit(train_ds, epochs=epochs, shuffle=False, callbacks=[sweep], verbose=progress_verbosity())
 
-    low, high = suggest_bounds(sweep.lrs, sweep.smoothed)
+    lrs = sweep.lrs
+    low, high = suggest_bounds(lrs, sweep.smoothed)
     write_json(Path(cfg.results_file).parent / "lr_range_test.json", {
-        "lr": sweep.lrs, "loss": sweep.losses, "smoothed_loss": sweep.smoothed,
+        "lr": lrs, "loss": sweep.losses, "smoothed_loss": sweep.smoothed,
         "suggested_phase2_lr": [low, high],
         "suggested_clr_min": low / cfg.finetune_lr_scale, "suggested_clr_max": high / cfg.finetune_lr_scale,
         "config": dataclasses.asdict(cfg),
         "data_source": source, "machine": machine_info(),
     })
-    plots.plot_lr_range_test(sweep.lrs, sweep.smoothed, low, high, Path(cfg.visualizations_dir) / "lr_range_test.png")
+    plots.plot_lr_range_test(lrs, sweep.smoothed, low, high, Path(cfg.visualizations_dir) / "lr_range_test.png")
     scale = cfg.finetune_lr_scale  # phase 2 runs at clr_* x finetune_lr_scale
     print(f"phase 2 LR bounds {low:.2g}..{high:.2g}: set --clr_min {low / scale:.2g} --clr_max {high / scale:.2g}")
 

@@ -19,7 +19,12 @@ class LRRangeTest(keras.callbacks.Callback):
         self.steps, self.smoothing = steps, smoothing
         self.schedule = keras.optimizers.schedules.ExponentialDecay(
             start, decay_steps=max(1, steps - 1), decay_rate=end / start)
-        self.lrs, self.means, self.losses, self.smoothed = [], [], [], []
+        self.means, self.losses, self.smoothed = [], [], []
+
+    @property
+    def lrs(self) -> list[float]:
+        """The LR of each recorded batch: the schedule at its step."""
+        return keras.ops.convert_to_numpy(self.schedule(np.arange(len(self.losses)))).tolist()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.means.clear()  # Keras' running mean of the loss restarts with each epoch
@@ -28,12 +33,11 @@ class LRRangeTest(keras.callbacks.Callback):
         mean = float(logs["loss"])  # the running mean over the epoch so far: recover this batch's loss
         n = len(self.means) + 1
         batch_loss = mean * n - self.means[-1] * (n - 1) if self.means else mean
-        self.lrs.append(float(keras.ops.convert_to_numpy(self.schedule(len(self.lrs)))))
         self.means.append(mean)
         self.losses.append(batch_loss)
         previous = self.smoothed[-1] if self.smoothed else batch_loss
         self.smoothed.append(self.smoothing * previous + (1 - self.smoothing) * batch_loss)
-        if len(self.lrs) >= self.steps or not math.isfinite(batch_loss) or self.smoothed[-1] > 4 * min(self.smoothed):
+        if len(self.losses) >= self.steps or not math.isfinite(batch_loss) or self.smoothed[-1] > 4 * min(self.smoothed):
             self.model.stop_training = True
 
 
