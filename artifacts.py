@@ -97,11 +97,28 @@ def machine_info() -> dict:
     return info
 
 
+def optional_tensorflow():
+    """The tensorflow module where it is installed, else None: Keras on JAX or PyTorch alone (a GPU box with
+    JAX only) trains, evaluates and exports the .h5 without it; what needs it is skipped with a note."""
+    try:
+        import tensorflow
+    except ImportError:
+        return None
+    return tensorflow
+
+
 def describe_machine(info: dict) -> str:
     """One line for the results table, e.g. '2 CPU cores, GPU: none, TF 2.21.0'."""
     backend = info.get("backend", "tensorflow")
     framework = {"jax": "JAX", "torch": "PyTorch", "tensorflow": "TF"}[backend] + " " + info[backend]
     return f"{info['cpu_count']} CPU cores, GPU: {', '.join(info['gpus']) or 'none'}, {framework}"
+
+
+def describe_machines(trained_on: dict, evaluated_on: dict) -> str:
+    """The results table's machine: where it trained (its minutes are that machine's), and where it was
+    evaluated when that was elsewhere (backends round differently, by about 0.02 pt)."""
+    trained, evaluated = describe_machine(trained_on), describe_machine(evaluated_on)
+    return trained if trained == evaluated else f"trained on {trained}; evaluated on {evaluated}"
 
 
 RESULT_COLUMNS = ("date", "run", "changed_config", "val_accuracy", "test_accuracy", "train_minutes", "machine")

@@ -9,7 +9,7 @@ import datetime
 import numpy as np
 
 import cli
-from artifacts import (RunFiles, append_result, atomic_path, describe_machine, machine_info, read_json, require,
+from artifacts import (RunFiles, append_result, atomic_path, describe_machines, machine_info, read_json, require,
                        write_json)
 from config import Config
 from data import CLASS_NAMES, load_fashion_mnist, make_dataset, split_train_val
@@ -53,7 +53,7 @@ def main(argv: list[str]) -> None:
         "val_accuracy": f"{metrics['best_val_accuracy']:.4f}",
         "test_accuracy": f"{metrics['test_accuracy']:.4f}",
         "train_minutes": f"{train_minutes:.1f}",
-        "machine": describe_machine(metrics["machine"]),
+        "machine": describe_machines(history["run"]["machine"], metrics["machine"]),
     })
 
     print(metrics["report_text"])

@@ -11,7 +11,7 @@ import dataclasses
 from pathlib import Path
 
 import cli
-from artifacts import RunFiles, machine_info, require, write_json
+from artifacts import RunFiles, machine_info, optional_tensorflow, require, write_json
 from data import CLASS_NAMES, load_fashion_mnist
 from models.export import export_checked
 from models.classifier import ARCHITECTURES, load_trained_classifier
@@ -44,7 +44,9 @@ def main(argv: list[str]) -> None:
         size = "" if r["size_mb"] is None else f"{r['size_mb']:.2f}"
         print(f"{r['format']:20} {size:>6} {r['test_accuracy']:9.4f} {r['agreement_with_keras']:8.4f} "
               f"{r['latency_ms_one_image']:11.2f}")
-    print(f"wrote {folder}/: .keras, saved_model/, float16 and int8 .tflite, exports.json")
+    print(f"wrote {folder}/: {', '.join(r['format'] for r in rows[1:])} and exports.json")
+    if optional_tensorflow() is None:
+        print("SavedModel and TFLite exports need TensorFlow, which is not installed here: skipped")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from artifacts import atomic_path, describe_machine
+from artifacts import atomic_path, describe_machines
 
 FIGURES = (
     ("Accuracy", "accuracy_plot.png"), ("Loss", "loss_plot.png"), ("Learning rate", "learning_rate.png"),
@@ -12,13 +12,13 @@ FIGURES = (
 )
 
 
-def render(config: dict, history: dict, metrics: dict) -> str:
-    """The report's Markdown; figures are linked by file name, so it sits beside the PNGs."""
+def render(config: dict, history: dict, metrics: dict, figures=FIGURES) -> str:
+    """The report's Markdown; `figures` are linked by file name, so it sits beside the PNGs."""
     calibration = metrics["calibration"]
     lines = [
         "# Fashion-MNIST run report", "",
         f"- command: `{metrics['train_command']}`",
-        f"- machine: {describe_machine(metrics['machine'])}",
+        f"- machine: {describe_machines(history['run']['machine'], metrics['machine'])}",
         f"- data: {metrics['data_source']}", "",
         "## Metrics", "",
         "| | value |", "|---|---|",
@@ -36,7 +36,7 @@ def render(config: dict, history: dict, metrics: dict) -> str:
         "Most frequent confusions: " + ("; ".join(f"{c['true']} taken for {c['predicted']} ({c['count']})"
                                                    for c in metrics["top_confusions"]) or "none") + ".", "",
         "## Figures", "",
-        *(f"### {title}\n\n![{title}]({png})\n" for title, png in FIGURES),
+        *(f"### {title}\n\n![{title}]({png})\n" for title, png in figures),
         "## Config", "", "| field | value |", "|---|---|",
         *(f"| {name} | `{value}` |" for name, value in config.items()), "",
     ]
@@ -44,5 +44,7 @@ def render(config: dict, history: dict, metrics: dict) -> str:
 
 
 def write_report(path, config: dict, history: dict, metrics: dict) -> None:
+    """report.md at `path`, linking the figures written beside it."""
+    figures = [(title, png) for title, png in FIGURES if (Path(path).parent / png).is_file()]
     with atomic_path(Path(path)) as tmp:
-        tmp.write_text(render(config, history, metrics))
+        tmp.write_text(render(config, history, metrics, figures))

@@ -11,12 +11,10 @@ import keras
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from artifacts import optional_tensorflow
 from errors import UserError
 
-try:
-    import tensorflow as tf
-except ImportError:  # Keras on JAX or PyTorch without TensorFlow (e.g. a GPU box with JAX only)
-    tf = None
+tf = optional_tensorflow()
 
 
 def split_train_val(images, labels, val_fraction: float, seed: int):

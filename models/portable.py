@@ -1,4 +1,5 @@
-"""Portable exports beside the .h5: native .keras, a TensorFlow SavedModel, TFLite float16 and int8.
+"""Portable exports beside the .h5: native .keras, a TensorFlow SavedModel, TFLite float16 and int8
+(the last three where TensorFlow is installed).
 
 Each file is reloaded through its own runtime and checked against the Keras model on the test set:
 size, test accuracy, agreement of the predicted class with Keras, and single-image latency.
@@ -10,9 +11,10 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from artifacts import atomic_path
+from artifacts import atomic_path, optional_tensorflow
+
+tf = optional_tensorflow()
 
 REPRESENTATIVE_IMAGES = 300  # training images that calibrate the int8 ranges (never test images); 2000 did no better
 BATCH = 250  # images per prediction call when checking an export on the test set
@@ -20,7 +22,8 @@ BATCH = 250  # images per prediction call when checking an export on the test se
 
 def export_all(classifier: keras.Model, folder, calibration_images, x_test, y_test,
                int8_float_layers=()) -> list[dict]:
-    """Write the four formats into `folder` and return one checked row per format (the Keras model first).
+    """Write the four formats into `folder` and return one checked row per format (the Keras model first);
+    only .keras without TensorFlow.
 
     `int8_float_layers`: name prefixes of the layers the int8 model keeps in float (the backbone says which).
     """
@@ -34,6 +37,8 @@ def export_all(classifier: keras.Model, folder, calibration_images, x_test, y_te
     reloaded = keras.models.load_model(path, compile=False)
     rows.append(row(".keras", path, predict_in_batches(reloaded.predict_on_batch, x_test), reference, y_test,
                     single_image_ms(reloaded.predict_on_batch)))
+    if tf is None:
+        return rows
 
     saved_model = folder / "saved_model"
     tmp_dir = folder / ".tmp-saved_model"

@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from artifacts import append_result, atomic_path, describe_machine, machine_info, read_json, write_json
+from artifacts import (append_result, atomic_path, describe_machine, describe_machines, machine_info, read_json,
+                       write_json)
 from conftest import ROOT
 from errors import UserError
 
@@ -70,3 +71,6 @@ def test_machine_info_names_what_ran_the_numbers():
     assert describe_machine(info).startswith(f"{info['cpu_count']} CPU cores, GPU: ")
     jax_box = {"cpu_count": 16, "gpus": ["NVIDIA H100 80GB HBM3"], "backend": "jax", "jax": "0.11.2"}
     assert describe_machine(jax_box) == "16 CPU cores, GPU: NVIDIA H100 80GB HBM3, JAX 0.11.2"
+    assert describe_machines(info, info) == describe_machine(info)
+    assert describe_machines(jax_box, info) == (f"trained on 16 CPU cores, GPU: NVIDIA H100 80GB HBM3, JAX 0.11.2; "
+                                                f"evaluated on {describe_machine(info)}")

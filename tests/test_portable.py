@@ -7,6 +7,7 @@ import tensorflow as tf
 from config import make_config
 from models import mobilenet
 from models.classifier import build_model, classifier_of
+from models import portable
 from models.portable import int8_model, ops_of_layers, predict_in_batches, tflite_runner
 
 
@@ -48,3 +49,13 @@ def test_layer_prefixes_match_whole_layer_names_only(saved_model):
     block_1 = ops_of_layers(model, ("block_1_",))
     assert block_1 and not any("block_1_" not in name for name in block_1)
     assert not any("/block_1" in name and "/block_1_" not in name for name in block_1)  # block_10..16 excluded
+
+
+def test_without_tensorflow_only_the_keras_formats_are_exported(tmp_path, monkeypatch):
+    monkeypatch.setattr(portable, "tf", None)  # as on a JAX-only machine
+    classifier = classifier_of(build_model(make_config({"image_size": 32, "weights": None})))
+    images = np.random.default_rng(0).integers(0, 256, (20, 28, 28, 1)).astype("uint8")
+    rows = portable.export_all(classifier, tmp_path, images, images, np.arange(20) % 10)
+    assert [r["format"] for r in rows] == ["keras (in memory)", ".keras"]
+    assert rows[1]["agreement_with_keras"] == 1.0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fashion_mnist_model.keras"]
