@@ -1,13 +1,12 @@
-"""TFLite int8 export: which layers stay float, and the models still classify like Keras."""
+"""Portable exports: int8 layers kept float, agreement with Keras, what is left without TensorFlow."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from config import make_config
-from models import mobilenet
+from models import mobilenet, portable
 from models.classifier import build_model, classifier_of
-from models import portable
 from models.portable import int8_model, ops_of_layers, predict_in_batches, tflite_runner
 
 
