@@ -12,7 +12,7 @@ FIGURES = (
 )
 
 
-def render(config: dict, history: dict, metrics: dict, figures=FIGURES) -> str:
+def render(config: dict, history: dict, metrics: dict, figures) -> str:
     """The report's Markdown; `figures` are linked by file name, so it sits beside the PNGs."""
     calibration = metrics["calibration"]
     lines = [

@@ -9,7 +9,7 @@ import time
 import keras
 import numpy as np
 
-from artifacts import RunFiles, atomic_path, write_json
+from artifacts import RunFiles, atomic_path, optional_tensorflow, write_json
 from data import skip_epochs
 from models.clr import CyclicalLR, LogLearningRate
 from models.classifier import NUM_CLASSES, freeze_base, is_transfer_learning, unfreeze_base
@@ -126,7 +126,7 @@ class ResilientBackup(keras.callbacks.BackupAndRestore):
 
 def tensorboard_logger(log_dir) -> list:
     """Loss, accuracy and LR per epoch for TensorBoard, where its writer (TensorFlow + TensorBoard) is installed."""
-    if not all(importlib.util.find_spec(package) for package in ("tensorflow", "tensorboard")):
+    if optional_tensorflow() is None or importlib.util.find_spec("tensorboard") is None:
         return []
     return [keras.callbacks.TensorBoard(str(log_dir), write_graph=False)]
 
