@@ -9,7 +9,7 @@ import dataclasses
 import difflib
 from dataclasses import dataclass
 
-from errors import UserError
+from runkit.errors import UserError
 
 
 @dataclass
@@ -30,7 +30,7 @@ class Config:
     dropout: float = 0.2  # dropout before the classifier
     l2: float = 1e-4  # L2 penalty on the classifier's kernel
     # --- augmentation (training only; empty space is filled with the black background) ---
-    # The geometric changes are off: in runs of 12-24 epochs they cost accuracy (README, What was tried).
+    # The geometric changes are off by default: in runs this short they cost accuracy (docs/experiments.md).
     rotation: float = 0.0  # max rotation as a fraction of a full turn (e.g. 0.03)
     zoom: float = 0.0  # max zoom in/out as a fraction of the image (e.g. 0.1)
     shear: float = 0.0  # max shear as a fraction of the image (e.g. 0.05)
@@ -46,8 +46,8 @@ class Config:
     optimizer: str = "adam"  # adam, adamw, sgd or rmsprop
     jit_compile: bool = False  # force XLA on the training step; False: Keras decides (XLA on GPUs, not on CPUs)
     label_smoothing: float = 0.0  # share of each target spread over all classes (Szegedy et al. 2016)
-    # --- where training runs (tf.distribute; see models/distribute.py and README) ---
-    strategy: str = "default"  # default (one device), mirrored (all local GPUs), multi_worker (TF_CONFIG)
+    # --- where training runs (tf.distribute; see models/distribute.py and docs/scaling.md) ---
+    strategy: str = "default"  # default (one device); TensorFlow only: mirrored (all local GPUs), multi_worker
     scale_lr: bool = True  # multiply the LR bounds by the number of replicas (linear scaling rule)
     # --- cyclical learning rate (Smith 2017), a function of the step; bounds from the LR range test ---
     clr_min: float = 4e-5  # lower LR bound
@@ -62,33 +62,31 @@ class Config:
     artifacts_dir: str = "artifacts"  # weights, history, config and metrics of the run
     visualizations_dir: str = "visualizations"
     exports_dir: str = "exports"
-    results_file: str = "results/runs.csv"  # evaluate.py appends one row per run
+    results_file: str = "runs/results.csv"  # evaluate.py appends one row per run (the project's own: results/runs.csv)
 
 
-# Presets are named sets of overrides; the defaults above are the "full" preset (5 min of training on
-# an NVIDIA H200 shared by four runs; hours on a laptop CPU).
+# Presets are named sets of overrides, each saying only what it changes; the defaults above are the
+# "full" preset, meant for a GPU (README gives each preset's accuracy and time).
 PRESETS = {
     "full": {},
-    # 13 to 19 minutes of training on 2 CPU cores (see README, Results): a smaller image and the
-    # top 100 of MobileNetV2's 154 layers fine-tuned train 2.9x faster than 96 px and the whole base;
-    # half the epochs, still one LR triangle over fine-tuning.
+    # For a laptop CPU: a smaller image, the top 100 of MobileNetV2's 154 layers fine-tuned, half the
+    # epochs and still one LR triangle over fine-tuning.
     "quick": {"image_size": 64, "finetune_layers": 100, "frozen_epochs": 1, "finetune_epochs": 11,
               "clr_step_epochs": 5.5},
-    # The architectures trained from scratch (issue #9) have no frozen phase: all their epochs are phase 2.
+    # Trained from scratch at the native size: no frozen phase, all epochs are phase 2.
     "cnn": {"architecture": "cnn", "image_size": 28, "frozen_epochs": 0, "finetune_epochs": 12,
-            "rotation": 0.0, "zoom": 0.0, "shear": 0.0, "clr_min": 1e-4, "clr_max": 3e-3,
-            "finetune_lr_scale": 1.0, "clr_policy": "triangular", "clr_step_epochs": 6.0},
+            "clr_min": 1e-4, "clr_max": 3e-3, "clr_step_epochs": 6.0},
     "vit": {"architecture": "vit", "image_size": 28, "frozen_epochs": 0, "finetune_epochs": 10, "dropout": 0.1,
-            "rotation": 0.0, "zoom": 0.0, "shear": 0.0, "optimizer": "adamw", "clr_min": 5e-5, "clr_max": 1e-3,
-            "finetune_lr_scale": 1.0, "clr_policy": "triangular", "clr_step_epochs": 5.0},
+            "optimizer": "adamw", "clr_min": 5e-5, "clr_step_epochs": 5.0},
 }
 
 # Fields that change the shape of the network: trained weights only fit the same values.
 ARCHITECTURE_FIELDS = ("architecture", "image_size", "alpha", "cnn_filters", "vit_patch_size", "vit_dim",
                        "vit_depth", "vit_heads")
 
+# The names each choice accepts, kept here only: models/<architecture>.py builds each backbone, and
+# the optimizers are Keras' own of these names.
 ARCHITECTURES = ("mobilenet_v2", "cnn", "vit")
-
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 CLR_POLICIES = ("triangular", "triangular2", "exp_range")
 STRATEGIES = ("default", "mirrored", "multi_worker")

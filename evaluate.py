@@ -8,14 +8,14 @@ import datetime
 
 import numpy as np
 
-import cli
-from artifacts import (RunFiles, append_result, atomic_path, describe_machines, machine_info, read_json, require,
-                       write_json)
+from runkit import cli
 from config import Config
 from data import CLASS_NAMES, load_fashion_mnist, make_dataset, split_train_val
-from models.evaluation import calibration_report, evaluate_classifier
 from models.classifier import load_trained_classifier
+from models.evaluation import calibration_report, evaluate_classifier
 from models.training import best_val_accuracy
+from runkit.files import RunFiles, append_result, atomic_path, read_json, require, write_json
+from runkit.machine import describe_machines, machine_info
 
 
 def main(argv: list[str]) -> None:
@@ -41,9 +41,8 @@ def main(argv: list[str]) -> None:
         "machine": machine_info(),
     })
     write_json(files.metrics, metrics)
-    with atomic_path(files.predictions) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, probs=probs, labels=y_test)
+    with atomic_path(files.predictions) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, probs=probs, labels=y_test)
 
     defaults = dataclasses.asdict(Config())
     append_result(cfg.results_file, {

@@ -10,12 +10,13 @@ checked on the test set (size, accuracy, agreement with Keras, one-image latency
 import dataclasses
 from pathlib import Path
 
-import cli
-from artifacts import RunFiles, machine_info, optional_tensorflow, require, write_json
+from runkit import cli
 from data import CLASS_NAMES, load_fashion_mnist
+from models.classifier import architecture_module, load_trained_classifier
 from models.export import export_checked
-from models.classifier import ARCHITECTURES, load_trained_classifier
 from models.portable import export_all
+from runkit.files import RunFiles, require, write_json
+from runkit.machine import machine_info, optional_tensorflow
 
 CHECK_IMAGES = 512
 
@@ -35,7 +36,7 @@ def main(argv: list[str]) -> None:
     print(f"input: raw 28x28x1 pixels 0-255; output: probabilities of {', '.join(CLASS_NAMES)}")
 
     print("portable exports, each checked on the test set ...", flush=True)
-    float_layers = ARCHITECTURES[cfg.architecture].INT8_FLOAT_LAYERS
+    float_layers = architecture_module(cfg.architecture).INT8_FLOAT_LAYERS
     rows = export_all(classifier, folder, images[..., None], x_test, y_test, float_layers)
     write_json(folder / "exports.json", {"exports": rows, "int8_float_layers": list(float_layers),
                                          "machine": machine_info(), "config": dataclasses.asdict(cfg)})

@@ -8,13 +8,14 @@ import dataclasses
 import math
 from pathlib import Path
 
-import cli
-import plots
-from artifacts import machine_info, write_json
+from runkit import cli
 from data import load_fashion_mnist, make_dataset, split_train_val
-from models.lr_range_test import LRRangeTest, suggest_bounds
 from models.classifier import build_model, is_transfer_learning, unfreeze_base
+from models.lr_range_test import LRRangeTest, suggest_bounds
 from models.training import compile_for_training, progress_verbosity
+from runkit.files import write_json
+from runkit.machine import machine_info
+from visualizations import plots
 
 START_LR, END_LR, STEPS = 1e-6, 1.0, 300
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-import cli
-from artifacts import require
+from runkit import cli
 from data import CLASS_NAMES
 from data.images import load_image
-from errors import UserError
+from runkit.errors import UserError
+from runkit.files import require
 
 DEFAULT_MODEL = Path("exports/fashion_mnist_model.h5")
 
@@ -49,7 +49,8 @@ def main(argv: list[str]) -> None:
 
         model = keras.models.load_model(require(args.model, "export_model.py"), compile=False)
         probs = model.predict(np.stack(list(loaded.values()))[..., None], verbose=0)
-        results += [{"file": str(path), "top": top_classes(p, args.top_k)} for path, p in zip(loaded, probs)]
+        results += [{"file": str(path), "top": top_classes(p, args.top_k)}
+                    for path, p in zip(loaded, probs, strict=True)]
 
     if args.json:
         print(json.dumps(results, indent=2))

@@ -4,10 +4,10 @@ MobileNetV2 (the default) trains in two phases: the head on a frozen ImageNet ba
 The CNN and ViT train from scratch: their epochs are all phase 2.
 
     python train.py                      # the defaults of config.py (the "full" preset)
-    python train.py --preset quick       # 13-19 min on 2 CPU cores
+    python train.py --preset quick       # for a laptop CPU
     python train.py --preset cnn         # the small CNN baseline (or --preset vit)
     python train.py --image_size 64      # any config field; --fresh ignores an unfinished run
-    python train.py --strategy mirrored  # all local GPUs (multi_worker: many machines, see README)
+    python train.py --strategy mirrored  # all local GPUs (multi_worker: many machines, docs/scaling.md)
 
 An interrupted run resumes from its last finished epoch when the same command is run again.
 """
@@ -17,13 +17,13 @@ import shutil
 import sys
 import time
 
-import cli
-from artifacts import machine_info
+from runkit import cli
 from data import load_fashion_mnist, make_dataset, split_train_val
-from errors import UserError
 from models import build_model, classifier_of, start_or_resume, train_two_phases
 from models.distribute import describe_worker_failure, make_distribution, run_files, worker_failures
 from models.training import best_val_accuracy
+from runkit.errors import UserError
+from runkit.machine import machine_info
 
 
 def main(argv: list[str]) -> None:

@@ -5,14 +5,14 @@ from pathlib import Path
 
 import numpy as np
 
-import cli
-import plots
-from artifacts import RunFiles, optional_tensorflow, read_json, require
+from runkit import cli
 from data import CLASS_NAMES, load_fashion_mnist
-from errors import UserError
-from models.gradcam import gradcam, upsampled
 from models.classifier import load_trained_classifier
-from report import write_report
+from models.gradcam import gradcam, upsampled
+from runkit.errors import UserError
+from runkit.files import RunFiles, read_json, require
+from visualizations import plots
+from visualizations.report import write_report
 
 
 def main(argv: list[str]) -> None:
@@ -36,11 +36,7 @@ def main(argv: list[str]) -> None:
     plots.plot_reliability(metrics["calibration"], out / "reliability.png")
     plots.plot_misclassified(x_test, labels, probs, CLASS_NAMES, metrics["top_confusions"],
                              out / "misclassified.png")
-    if optional_tensorflow() is None:
-        print("Grad-CAM needs TensorFlow's gradient tape, which is not installed here: gradcam.png skipped")
-        (out / "gradcam.png").unlink(missing_ok=True)  # never report another run's map
-    else:
-        plot_gradcam(cfg, files, x_test, labels, probs, out / "gradcam.png")
+    plot_gradcam(cfg, files, x_test, labels, probs, out / "gradcam.png")
     write_report(out / "report.md", dataclasses.asdict(cfg), history, metrics)
     print(f"wrote the figures and report.md (the whole run on one page) to {out}/")
     print("next: python export_model.py")
@@ -51,7 +47,8 @@ def plot_gradcam(cfg, files, images, labels, probs, path, count: int = 16) -> No
     classifier = load_trained_classifier(dataclasses.replace(cfg, tta_flip=False), files.best_weights)
     picked = plots.pick_examples(labels, probs, count, 0.5, cfg.seed)
     maps = gradcam(classifier, images[picked, ..., None], class_index=probs[picked].argmax(axis=1))
-    plots.image_grid(upsampled(images[picked], maps.shape[1]), plots.prediction_titles(picked, labels, probs, CLASS_NAMES),
+    titles = plots.prediction_titles(picked, labels, probs, CLASS_NAMES)
+    plots.image_grid(upsampled(images[picked], maps.shape[1]), titles,
                      f"Grad-CAM: where {cfg.architecture} looked for the predicted class (red title: wrong)", path,
                      heatmaps=maps)
 

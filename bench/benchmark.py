@@ -1,7 +1,7 @@
 """Benchmark: does the input pipeline cost anything, does memory stay flat, how fast is inference?
 
-    python bench/benchmark.py --data_dir DIR --weights FILE     # all four figures -> bench/results.json
-    python bench/benchmark.py --sizes 96 --steps 5 --repeats 2   # shorter; any config field can follow
+    python -m bench.benchmark --data_dir DIR --weights FILE     # all four figures -> runs/benchmark.json
+    python -m bench.benchmark --sizes 96 --steps 5 --repeats 2   # shorter; any config field can follow
 
 1. Training throughput (images/s) of the fine-tuning step (whole base, as the full preset) fed
    (a) by the pipeline train.py uses (raw 28x28 batches, resize, channels, augmentation in the model) and
@@ -25,19 +25,19 @@ from pathlib import Path
 
 import numpy as np
 
+from runkit import cli  # first: it quiets TensorFlow's start-up
+import keras
+import tensorflow as tf
+
+from data import load_fashion_mnist, make_dataset, split_train_val
+from models.classifier import build_model, classifier_of, classifier_parts, is_transfer_learning, unfreeze_base
+from models.portable import latencies_ms
+from models.training import compile_for_training
+from runkit.errors import UserError
+from runkit.files import write_json
+from runkit.machine import describe_machine, machine_info
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import cli  # noqa: E402  (first: it quiets TensorFlow's start-up)
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from artifacts import describe_machine, machine_info, write_json  # noqa: E402
-from data import load_fashion_mnist, make_dataset, split_train_val  # noqa: E402
-from errors import UserError  # noqa: E402
-from models.classifier import build_model, classifier_of, classifier_parts, is_transfer_learning, unfreeze_base  # noqa: E402
-from models.portable import latencies_ms  # noqa: E402
-from models.training import compile_for_training  # noqa: E402
 
 BATCH_FOR_THROUGHPUT = 256
 
@@ -118,12 +118,12 @@ def accuracy_per_minute(run_dir: Path) -> dict:
 
 def in_fresh_process(measure: str, args, overrides: list[str]) -> dict:
     """Run one measurement in a new Python process and return its JSON result."""
-    command = [sys.executable, __file__, "--measure", measure, "--steps", str(args.steps), "--repeats",
+    command = [sys.executable, "-m", "bench.benchmark", "--measure", measure, "--steps", str(args.steps), "--repeats",
                str(args.repeats), "--warmup", str(args.warmup), "--export", str(args.export), *overrides]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     if result.returncode != 0:
-        last_line = result.stderr.strip().splitlines()[-1]
-        raise UserError(f"benchmark step {measure} {' '.join(overrides)} failed: {last_line}")
+        said = result.stderr.strip().splitlines() or [f"exit {result.returncode}, nothing on stderr"]
+        raise UserError(f"benchmark step {measure} {' '.join(overrides)} failed: {said[-1]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -161,7 +161,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--warmup", type=int, default=3, help="batches before timing starts")
     parser.add_argument("--export", type=Path, default=ROOT / "exports" / "fashion_mnist_model.h5")
     parser.add_argument("--run_dir", type=Path, default=ROOT / "artifacts", help="finished run for figure 4")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "benchmark.json")
     parser.add_argument("--measure", choices=["pipeline", "cached", "inference"], help=argparse.SUPPRESS)
     args, overrides = parser.parse_known_args(argv)
     cfg = cli.new_run_config(overrides)  # data_dir, weights, alpha, batch_size... as in config.py
@@ -173,7 +173,8 @@ def main(argv: list[str]) -> None:
         print(json.dumps(inference(args.export, args.repeats)))
         return
 
-    results = {"command": " ".join(["python", *sys.argv]), "machine": machine_info(), "training": {},
+    results = {"command": " ".join(["python", "-m", "bench.benchmark", *argv]), "machine": machine_info(),
+               "training": {},
                "settings": {"steps": args.steps, "repeats": args.repeats, "warmup": args.warmup,
                             "batch_size": cfg.batch_size, "alpha": cfg.alpha}}
     for size in args.sizes:

@@ -1,13 +1,13 @@
-"""Compare the architectures, each under its preset's budget: `python bench/compare_architectures.py [overrides]`.
+"""Compare the architectures, each under its preset's budget: `python -m bench.compare_architectures [overrides]`.
 
-    python bench/compare_architectures.py --data_dir DIR --weights FILE     # quick (MobileNetV2), cnn, vit
-    python bench/compare_architectures.py --presets cnn,vit --seed 1        # any subset; overrides go to all
+    python -m bench.compare_architectures --data_dir DIR --weights FILE     # quick (MobileNetV2), cnn, vit
+    python -m bench.compare_architectures --presets cnn,vit --seed 1        # any subset; overrides go to all
 
 Each preset runs train -> evaluate -> visualise -> export as a user runs them, in its own folder under
 --out_dir (runs/compare/PRESET/{artifacts,visualizations,exports}); evaluate.py appends each run to the
-results table (results/runs.csv). Then test accuracy, parameters, exported size, training time, training
-images/s and one-image latency are gathered into --out (results/architectures.json) and printed as a
-Markdown table. The presets' epochs are sized to about 15 minutes of training each on 2 CPU cores.
+results table (config.results_file). Then test accuracy, parameters, exported size, training time, training
+images/s and one-image latency are gathered into --out (runs/architectures.json) and printed as a
+Markdown table.
 """
 
 import argparse
@@ -17,14 +17,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from runkit import cli
+from config import PRESETS, make_config, parse_overrides
+from models.classifier import is_pretrained
+from runkit.errors import UserError
+from runkit.files import write_json
+from runkit.machine import describe_machine
 
-import cli  # noqa: E402  (first: it quiets TensorFlow's start-up)
-from artifacts import describe_machine, write_json  # noqa: E402
-from config import PRESETS, make_config, parse_overrides  # noqa: E402
-from errors import UserError  # noqa: E402
-from models.classifier import is_pretrained  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SCRIPTS = ("train.py", "evaluate.py", "visualize_results.py", "export_model.py")
 
@@ -34,7 +34,7 @@ def split_options(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser = argparse.ArgumentParser(allow_abbrev=False)  # --preset in the overrides is not --presets
     parser.add_argument("--presets", default="quick,cnn,vit")
     parser.add_argument("--out_dir", default="runs/compare")
-    parser.add_argument("--out", default="results/architectures.json")
+    parser.add_argument("--out", default="runs/architectures.json")
     return parser.parse_known_args(argv)
 
 
@@ -81,7 +81,8 @@ def markdown_table(rows: list[dict]) -> str:
     lines = ["| preset | architecture | pretrained | test acc | params | .h5 MB | int8 MB | train min | img/s "
              "| 1 image ms (Keras / TFLite f16) |", "|" + "---|" * 10]
     for r in rows:
-        lines.append(f"| {r['preset']} | {r['architecture']} {r['image_size']} px | {'yes' if r['pretrained'] else 'no'} "
+        pretrained = "yes" if r["pretrained"] else "no"
+        lines.append(f"| {r['preset']} | {r['architecture']} {r['image_size']} px | {pretrained} "
                      f"| {r['test_accuracy']:.4f} | {r['parameters']:,} | {r['h5_mb']:.2f} | {r['tflite_int8_mb']:.2f} "
                      f"| {r['train_minutes']:.1f} | {r['train_images_per_s']:.0f} "
                      f"| {r['latency_ms_one_image_keras']:.2f} / {r['latency_ms_one_image_tflite_float16']:.2f} |")
@@ -102,7 +103,7 @@ def main(argv: list[str]) -> None:
         run_preset(preset, out_dir / preset, overrides)
     rows = [summarise(preset, out_dir / preset) for preset in presets]
     write_json(Path(options.out), {
-        "command": " ".join(["python", "bench/compare_architectures.py", *argv]),
+        "command": " ".join(["python", "-m", "bench.compare_architectures", *argv]),
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "rows": rows,
     })

@@ -1,6 +1,6 @@
-"""Mean ± std over seeds of evaluated runs: `python bench/seeds.py RUN_DIR RUN_DIR ... [--out FILE]`.
+"""Mean ± std over seeds of evaluated runs: `python -m bench.seeds RUN_DIR RUN_DIR ... [--out FILE]`.
 
-    python bench/seeds.py results/quick_seed42 results/quick_seed1 results/quick_seed2
+    python -m bench.seeds results/quick_seed42 results/quick_seed1 results/quick_seed2
 
 Each RUN_DIR holds the metrics.json that evaluate.py wrote (and metrics_no_tta.json, the same weights
 evaluated with --tta_flip false, where present). The runs must differ only by seed and by where their
@@ -10,16 +10,12 @@ files are, so the spread is the seed's. Prints a Markdown table and, with --out,
 import argparse
 import dataclasses
 import statistics
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import cli  # noqa: E402  (first: it quiets TensorFlow's start-up)
-from artifacts import read_json, write_json  # noqa: E402
-from config import make_config  # noqa: E402
-from errors import UserError  # noqa: E402
+from runkit import cli
+from config import make_config
+from runkit.errors import UserError
+from runkit.files import read_json, write_json
 
 # Config fields that may differ between the seeds of one setting: where the files are, and the seed.
 PLACES = ("seed", "data_dir", "weights", "artifacts_dir", "visualizations_dir", "exports_dir", "results_file")
@@ -77,7 +73,7 @@ def main(argv: list[str]) -> None:
     stats = summarise(rows)
     print(markdown_table(rows, stats))
     if options.out:
-        write_json(options.out, {"command": " ".join(["python", "bench/seeds.py", *argv]), "stats": stats,
+        write_json(options.out, {"command": " ".join(["python", "-m", "bench.seeds", *argv]), "stats": stats,
                                  "runs": [{k: v for k, v in row.items() if k != "config"} for row in rows],
                                  "config": rows[0]["config"]})
         print(f"wrote {options.out}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from errors import UserError
+from runkit.errors import UserError
 
 CLASS_NAMES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",

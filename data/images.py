@@ -3,7 +3,7 @@
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from errors import UserError
+from runkit.errors import UserError
 
 SIDE = 28
 

@@ -11,8 +11,8 @@ import keras
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from artifacts import optional_tensorflow
-from errors import UserError
+from runkit.errors import UserError
+from runkit.machine import optional_tensorflow
 
 tf = optional_tensorflow()
 

@@ -7,29 +7,46 @@ the same head (global average pooling, dropout, a softmax layer with L2). Only s
 exports to .h5 and reloads with plain `keras.models.load_model`; augmentation stays out of it.
 """
 
+import importlib
+
 import keras
 import numpy as np
 from keras import layers
 
-from errors import UserError
-from models import cnn, mobilenet, vit
+from runkit.errors import UserError
 
 NUM_CLASSES = 10
 INPUT_SHAPE = (28, 28, 1)
 BACKGROUND = 0.0  # Fashion-MNIST's background is black: fill new pixels with it, never reflect
-# Each module: build_backbone(cfg), CHANNELS, VALUE_RANGE, INT8_FLOAT_LAYERS.
-ARCHITECTURES = {"mobilenet_v2": mobilenet, "cnn": cnn, "vit": vit}
+
+
+def architecture_module(name: str):
+    """`models/<name>.py`: build_backbone(cfg), CHANNELS, VALUE_RANGE, INT8_FLOAT_LAYERS (config.ARCHITECTURES
+    names them)."""
+    return importlib.import_module(f"models.{name}")
 
 
 def build_augmentation(cfg) -> keras.Sequential:
-    """Random geometric changes on the 28x28 image (cheap at this size); active only in training."""
-    fill = {"fill_mode": "constant", "fill_value": BACKGROUND}
-    steps = [
-        layers.RandomRotation(cfg.rotation, seed=cfg.seed, **fill),
-        layers.RandomZoom(cfg.zoom, seed=cfg.seed, **fill),
-        layers.RandomShear(x_factor=cfg.shear, y_factor=cfg.shear, seed=cfg.seed, **fill),
-        layers.RandomTranslation(cfg.translation, cfg.translation, seed=cfg.seed, **fill),
-    ]
+    """Random changes on the 28x28 image (cheap at this size); active only in training.
+
+    Only the changes the config asks for are added: on TensorFlow the geometric layers declare no XLA
+    support, and one such layer keeps Keras from compiling the training step with XLA.
+    """
+    fill = {"fill_mode": "constant", "fill_value": BACKGROUND, "seed": cfg.seed}
+    steps = []
+    if cfg.rotation:
+        steps.append(layers.RandomRotation(cfg.rotation, **fill))
+    if cfg.zoom:
+        steps.append(layers.RandomZoom(cfg.zoom, **fill))
+    if cfg.shear:
+        steps.append(layers.RandomShear(x_factor=cfg.shear, y_factor=cfg.shear, **fill))
+    if cfg.translation:
+        steps.append(layers.RandomTranslation(cfg.translation, cfg.translation, **fill))
+    if keras.backend.backend() == "jax":
+        # There they are plain jax.numpy (map_coordinates) and compile; TensorFlow's image transform op,
+        # which the layers' flag describes, has no XLA kernel.
+        for step in steps:
+            step.supports_jit = True
     if cfg.horizontal_flip:
         steps.append(layers.RandomFlip("horizontal", seed=cfg.seed))
     if cfg.erasing:
@@ -37,18 +54,12 @@ def build_augmentation(cfg) -> keras.Sequential:
         # (factor as a (p, p) range: a single float would draw each image's probability from [0, p]).
         steps.append(layers.RandomErasing(factor=(cfg.erasing, cfg.erasing), scale=(0.02, 0.33),
                                           fill_value=BACKGROUND, value_range=(0, 255), seed=cfg.seed))
-    if keras.backend.backend() == "jax":
-        # The geometric layers declare no XLA support because TensorFlow's image transform op has none, and
-        # one such layer makes Keras run the whole training step op by op. On JAX they are plain jax.numpy
-        # (map_coordinates) and compile (README, Other Keras backends: 12 ms compiled steps on an H200).
-        for step in steps:
-            step.supports_jit = True
-    return keras.Sequential(steps, name="augmentation")
+    return keras.Sequential(steps or [layers.Identity()], name="augmentation")  # a Sequential needs a layer
 
 
 def build_classifier(cfg) -> keras.Model:
     """Raw uint8-range 28x28x1 pixels -> 10 class probabilities."""
-    architecture = ARCHITECTURES[cfg.architecture]
+    architecture = architecture_module(cfg.architecture)
     inputs = keras.Input(INPUT_SHAPE, name="pixels")
     x = inputs
     if cfg.image_size != INPUT_SHAPE[0]:
@@ -147,8 +158,7 @@ def unfreeze_base(model: keras.Model, top_layers: int, freeze_batch_norm: bool) 
 
     For transfer learning the batch-norm layers stay frozen, which in Keras also keeps them in inference
     mode: their ImageNet statistics with momentum 0.999 lag far behind a new domain if they update
-    (issue #4 reports 88.9% test with BN training vs 92.0% with BN frozen). A base trained from scratch
-    has no statistics worth keeping: its batch norm learns.
+    (docs/experiments.md). A base trained from scratch has no statistics worth keeping: its batch norm learns.
     """
     base = base_of(model)
     base.trainable = True

@@ -18,8 +18,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from artifacts import RunFiles
-from errors import UserError
+import keras
+
+from runkit.errors import UserError
+from runkit.files import RunFiles
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,10 @@ def make_distribution(name: str) -> Distribution:
     """The strategy named in the config; create it before any other TensorFlow work (multi_worker starts a server)."""
     if name == "default":
         return Distribution(None)
+    backend = keras.backend.backend()
+    if backend != "tensorflow":  # the strategy would scale batch and LR while nothing is distributed
+        raise UserError(f"strategy={name} is TensorFlow's tf.distribute, and Keras runs on {backend} here: "
+                        "set KERAS_BACKEND=tensorflow, or use --strategy default")
     import tensorflow as tf
 
     if name == "mirrored":
@@ -56,7 +62,7 @@ def make_distribution(name: str) -> Distribution:
 
     if "TF_CONFIG" not in os.environ:
         raise UserError("strategy=multi_worker needs the TF_CONFIG environment variable on every worker "
-                        "(see README, Training on many machines)")
+                        "(see docs/scaling.md)")
     try:
         cluster = json.loads(os.environ["TF_CONFIG"])
         workers = len(cluster["cluster"]["worker"]) + len(cluster["cluster"].get("chief", []))

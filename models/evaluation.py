@@ -46,4 +46,4 @@ def top_confusions(matrix, class_names, count: int = 5) -> list[dict]:
     off_diagonal = np.array(matrix) * (1 - np.eye(len(class_names), dtype=int))
     order = np.argsort(-off_diagonal, axis=None)[:count]
     return [{"true": class_names[t], "predicted": class_names[p], "count": int(off_diagonal[t, p])}
-            for t, p in zip(*np.unravel_index(order, off_diagonal.shape)) if off_diagonal[t, p] > 0]
+            for t, p in zip(*np.unravel_index(order, off_diagonal.shape), strict=True) if off_diagonal[t, p] > 0]

@@ -5,7 +5,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from artifacts import atomic_path
+from runkit.files import atomic_path
 
 TOLERANCE = 1e-5  # largest allowed probability difference between the trained and the reloaded model
 

@@ -1,8 +1,8 @@
 """Grad-CAM (Selvaraju et al. 2017): where in the image the classifier looked for a class.
 
-The map is computed on the base's last convolutional block (its output, `out_relu`), although the
-base sits inside the classifier: the classifier is run in three parts (preprocessing, base, head) so
-the gradient of a class score can be taken with respect to the base's feature maps.
+The map is computed on the backbone's output feature map, although the backbone sits inside the
+classifier: the classifier is run in three parts (preprocessing, backbone, head) so the gradient of a
+class score can be taken with respect to the backbone's features, with the running backend's own autodiff.
 """
 
 import keras
@@ -16,25 +16,50 @@ def gradcam(classifier: keras.Model, images, class_index=None) -> np.ndarray:
 
     `class_index`: one class for all images, one per image, or None for each image's predicted class.
     """
-    import tensorflow as tf  # the gradient tape; the project's main backend
-
-    preprocess, base, head = classifier_parts(classifier)
-
+    preprocess, backbone, head = classifier_parts(classifier)
     inputs = preprocess(np.asarray(images, "float32"), training=False)
-    with tf.GradientTape() as tape:
-        features = base(inputs, training=False)
-        tape.watch(features)
-        probs = features
+    features = keras.ops.convert_to_numpy(backbone(inputs, training=False))
+
+    def probabilities(x):
         for layer in head:
-            probs = layer(probs, training=False)
-        wanted = np.argmax(probs, axis=1) if class_index is None else np.broadcast_to(class_index, len(images))
-        scores = tf.gather(probs, wanted, axis=1, batch_dims=1)
-    grads = tape.gradient(scores, features)
-    weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)  # each channel's importance
-    maps = tf.nn.relu(tf.reduce_sum(weights * features, axis=-1))[..., None]
-    maps = tf.image.resize(maps, inputs.shape[1:3])[..., 0].numpy()
+            x = layer(x, training=False)
+        return x
+
+    predicted = keras.ops.convert_to_numpy(probabilities(features)).argmax(axis=1)
+    wanted = predicted if class_index is None else np.broadcast_to(class_index, len(features))
+    chosen = np.eye(classifier.output_shape[-1], dtype="float32")[wanted]  # one-hot of each image's class
+
+    def total_score(x):  # each image's score depends on its own features only: one gradient serves all
+        return keras.ops.sum(probabilities(x) * chosen)
+
+    grads = gradient(total_score, features)
+    weights = grads.mean(axis=(1, 2), keepdims=True)  # each channel's importance
+    maps = np.maximum((weights * features).sum(axis=-1), 0)[..., None]
+    maps = keras.ops.convert_to_numpy(keras.ops.image.resize(maps, inputs.shape[1:3]))[..., 0]
     peak = maps.max(axis=(1, 2), keepdims=True)
     return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)
+
+
+def gradient(scalar_fn, x: np.ndarray) -> np.ndarray:
+    """d scalar_fn / d x, as a NumPy array, with the autodiff of the backend Keras runs on."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return np.asarray(jax.grad(scalar_fn)(x))
+    if backend == "torch":
+        import torch
+
+        tensor = torch.tensor(x, requires_grad=True)
+        scalar_fn(tensor).backward()
+        return tensor.grad.detach().cpu().numpy()
+    import tensorflow as tf
+
+    tensor = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(tensor)
+        score = scalar_fn(tensor)
+    return tape.gradient(score, tensor).numpy()
 
 
 def upsampled(images, size: int) -> np.ndarray:

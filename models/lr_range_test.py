@@ -37,7 +37,8 @@ class LRRangeTest(keras.callbacks.Callback):
         self.losses.append(batch_loss)
         previous = self.smoothed[-1] if self.smoothed else batch_loss
         self.smoothed.append(self.smoothing * previous + (1 - self.smoothing) * batch_loss)
-        if len(self.losses) >= self.steps or not math.isfinite(batch_loss) or self.smoothed[-1] > 4 * min(self.smoothed):
+        exploded = not math.isfinite(batch_loss) or self.smoothed[-1] > 4 * min(self.smoothed)
+        if exploded or len(self.losses) >= self.steps:
             self.model.stop_training = True
 
 

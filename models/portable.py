@@ -12,11 +12,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from artifacts import atomic_path, optional_tensorflow
+from runkit.files import atomic_path
+from runkit.machine import optional_tensorflow
 
 tf = optional_tensorflow()
 
-REPRESENTATIVE_IMAGES = 300  # training images that calibrate the int8 ranges (never test images); 2000 did no better
+REPRESENTATIVE_IMAGES = 300  # training images that calibrate the int8 ranges (never test images)
 BATCH = 250  # images per prediction call when checking an export on the test set
 
 

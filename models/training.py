@@ -9,23 +9,24 @@ import time
 import keras
 import numpy as np
 
-from artifacts import RunFiles, atomic_path, optional_tensorflow, write_json
 from data import skip_epochs
-from models.clr import CyclicalLR, LogLearningRate
 from models.classifier import NUM_CLASSES, freeze_base, is_transfer_learning, unfreeze_base
+from models.clr import CyclicalLR, LogLearningRate
+from runkit.files import RunFiles, atomic_path, write_json
+from runkit.machine import optional_tensorflow
 
 PHASES = ("frozen", "finetune")
-OPTIMIZERS = {
-    "adam": lambda lr: keras.optimizers.Adam(lr),
-    "adamw": lambda lr: keras.optimizers.AdamW(lr),
-    "sgd": lambda lr: keras.optimizers.SGD(lr, momentum=0.9, nesterov=True),
-    "rmsprop": lambda lr: keras.optimizers.RMSprop(lr),
-}
+
+
+def make_optimizer(name: str, learning_rate):
+    """Keras' optimizer of that name (one of config.OPTIMIZERS); SGD with Nesterov momentum."""
+    settings = {"learning_rate": learning_rate, **({"momentum": 0.9, "nesterov": True} if name == "sgd" else {})}
+    return keras.optimizers.get({"class_name": name, "config": settings})
 
 
 def compile_for_training(model, cfg, learning_rate=1e-3) -> None:
     """A fresh optimizer with this LR (a number or a schedule) and cross-entropy on integer labels."""
-    model.compile(optimizer=OPTIMIZERS[cfg.optimizer](learning_rate), loss=sparse_crossentropy(cfg.label_smoothing),
+    model.compile(optimizer=make_optimizer(cfg.optimizer, learning_rate), loss=sparse_crossentropy(cfg.label_smoothing),
                   metrics=["accuracy"], jit_compile=cfg.jit_compile or "auto")
 
 
@@ -57,8 +58,7 @@ def start_or_resume(files: RunFiles, config: dict, steps_per_epoch: int, fresh: 
             print(f"resuming the unfinished run in {files.root} ({len(history['epochs'])} epochs done); "
                   "--fresh starts over", flush=True)
             return history
-    for path in (files.config, files.history, files.csv_log, files.best_weights, files.last_weights,
-                 files.metrics, files.predictions):
+    for path in (files.config, files.history, files.csv_log, files.best_weights, files.metrics, files.predictions):
         path.unlink(missing_ok=True)
     for folder in (files.backup, files.tensorboard):
         shutil.rmtree(folder, ignore_errors=True)
@@ -106,22 +106,23 @@ class SaveBestWeights(keras.callbacks.Callback):
                 self.model.save_weights(tmp)
 
 
-class ResilientBackup(keras.callbacks.BackupAndRestore):
-    """Keras' resume state, kept twice because a kill can land while it is written.
+class SaveResumeState(keras.callbacks.Callback):
+    """After each epoch, the model with its optimizer's state as `<phase>-<epochs done>.weights.h5` in the backup
+    folder, written atomically before RecordEpoch records the epoch: the history never lists an epoch whose state
+    is missing. The state two epochs back is removed then, as the history has moved past it."""
 
-    If neither copy loads (a kill during the phase's first save), the phase starts over, which is
-    consistent with the history: it records an epoch only after its backup is complete.
-    """
+    def __init__(self, files: RunFiles, phase: str):
+        super().__init__()
+        self.files, self.phase = files, phase
 
-    def __init__(self, backup_dir):
-        super().__init__(str(backup_dir), double_checkpoint=True)
+    def on_epoch_end(self, epoch, logs=None):
+        with atomic_path(resume_state(self.files, self.phase, epoch + 1)) as tmp:
+            self.model.save_weights(tmp)
+        resume_state(self.files, self.phase, epoch - 1).unlink(missing_ok=True)
 
-    def on_train_begin(self, logs=None):
-        try:
-            super().on_train_begin(logs)
-        except OSError:
-            print(f"{self.backup_dir} is unreadable (interrupted while written): the phase starts over", flush=True)
-            shutil.rmtree(self.backup_dir, ignore_errors=True)
+
+def resume_state(files: RunFiles, phase: str, epochs_done: int):
+    return files.backup / f"{phase}-{epochs_done}.weights.h5"
 
 
 def tensorboard_logger(log_dir) -> list:
@@ -132,17 +133,20 @@ def tensorboard_logger(log_dir) -> list:
 
 
 def train_two_phases(model, cfg, train_ds, val_ds, files: RunFiles, history: dict, lr_scale: float = 1.0) -> dict:
-    """Train the head on a frozen base, then fine-tune; skip what `history` shows as done.
+    """Train the head on a frozen base, then fine-tune; continue from the last epoch `history` records.
 
     `lr_scale` multiplies the cyclical LR bounds (the number of replicas when training is distributed).
     """
     steps = history["steps_per_epoch"]
     skip_epochs(train_ds, len(history["epochs"]))
-    if files.last_weights.exists():  # resuming after a finished phase: start where it left the model
-        model.load_weights(files.last_weights)
-    for phase, epochs in zip(PHASES, (cfg.frozen_epochs, cfg.finetune_epochs)):
-        if sum(e["phase"] == phase for e in history["epochs"]) >= epochs:
+    last = history["epochs"][-1] if history["epochs"] else None
+    state = resume_state(files, last["phase"], last["epoch"] + 1) if last else None  # where the run stopped
+    for phase, epochs in zip(PHASES, (cfg.frozen_epochs, cfg.finetune_epochs), strict=True):
+        done = sum(e["phase"] == phase for e in history["epochs"])
+        if done >= epochs:
             continue  # finished before an interruption
+        if state and not done:  # an earlier phase ended there: its weights, not its optimizer
+            model.load_weights(state)
         if phase == "frozen":
             freeze_base(model)
             scale = lr_scale
@@ -152,25 +156,25 @@ def train_two_phases(model, cfg, train_ds, val_ds, files: RunFiles, history: dic
         clr = CyclicalLR(cfg.clr_min * scale, cfg.clr_max * scale, max(1, round(cfg.clr_step_epochs * steps)),
                          cfg.clr_policy, cfg.clr_gamma)
         compile_for_training(model, cfg, clr)
+        if state and done:  # this phase stopped there: weights and optimizer (its step count drives the LR)
+            model.optimizer.build(model.trainable_variables)
+            model.load_weights(state)
+        state = None
+        history["lr_per_step"][phase] = clr.lr_at(np.arange(epochs * steps)).tolist()
         print(f"\nphase '{phase}': {epochs} epochs, LR {clr.lr_at(0):.2g}..{clr.schedule['max_lr']:.2g} "
               f"({cfg.clr_policy}), {len(model.trainable_weights)} trainable tensors", flush=True)
         model.fit(
-            train_ds, validation_data=val_ds, epochs=epochs, shuffle=False,  # train_ds shuffles itself
+            train_ds, validation_data=val_ds, initial_epoch=done, epochs=epochs, shuffle=False,  # train_ds shuffles
             verbose=progress_verbosity(),
             callbacks=[
                 LogLearningRate(),  # first: it adds the LR to the logs the others record
-                # The backup comes before the records, so history never lists an epoch a resume would redo.
-                ResilientBackup(files.backup / phase),
+                SaveResumeState(files, phase),  # before the record: a recorded epoch always has its state
                 RecordEpoch(history, phase, files.history),
                 SaveBestWeights(files.best_weights, best_val_accuracy(history)),
                 keras.callbacks.CSVLogger(str(files.csv_log), append=True),
                 *tensorboard_logger(files.tensorboard / phase),
             ],
         )
-        history["lr_per_step"][phase] = clr.lr_at(np.arange(epochs * steps)).tolist()
-        with atomic_path(files.last_weights) as tmp:
-            model.save_weights(tmp)
-        write_json(files.history, history)
 
     history["completed"] = True
     write_json(files.history, history)

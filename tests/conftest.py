@@ -1,59 +1,8 @@
-"""Fixtures: small synthetic Fashion-MNIST written as real IDX .gz files, and a tiny config."""
+"""Fixtures: synthetic Fashion-MNIST in a folder, and one tiny trained run shared by the tests that only read it."""
 
-import gzip
-import os
-import struct
-import subprocess
-import sys
-from pathlib import Path
-
-import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-SHARED_DATA = ROOT.parent / "shared" / "fashion-mnist"
-SHARED_WEIGHTS = ROOT.parent / "shared" / "weights" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
-
-
-def write_idx(path, array: np.ndarray) -> Path:
-    """Write a uint8 array as a gzipped IDX file (the format of the official files)."""
-    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    with gzip.open(path, "wb") as f:
-        f.write(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
-    return Path(path)
-
-
-def synthetic_split(per_class: int, seed: int):
-    """Images whose class is visible (a bright bar at a class-specific row), so a model can learn it."""
-    rng = np.random.default_rng(seed)
-    labels = np.repeat(np.arange(10, dtype=np.uint8), per_class)
-    rng.shuffle(labels)
-    images = rng.integers(0, 40, size=(len(labels), 28, 28), dtype=np.uint8)
-    for image, label in zip(images, labels):
-        image[2 + 2 * label: 4 + 2 * label, 4:24] = 230
-    return images, labels
-
-
-def write_synthetic_fashion_mnist(folder: Path) -> Path:
-    """The four Fashion-MNIST file names with 20 train and 5 test images per class."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for split, per_class, seed in (("train", 20, 0), ("t10k", 5, 1)):
-        images, labels = synthetic_split(per_class, seed)
-        write_idx(folder / f"{split}-images-idx3-ubyte.gz", images)
-        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", labels)
-    return folder
-
-
-def tiny_run(root: Path) -> dict:
-    """Command-line overrides for a run that trains in seconds on synthetic data written under `root`."""
-    return {
-        "data_dir": str(write_synthetic_fashion_mnist(root / "data")), "weights": "none", "image_size": "32",
-        "batch_size": "32", "frozen_epochs": "1", "finetune_epochs": "1", "clr_step_epochs": "0.5",
-        "val_fraction": "0.25", "artifacts_dir": str(root / "artifacts"), "visualizations_dir": str(root / "vis"),
-        "exports_dir": str(root / "exports"), "results_file": str(root / "results.csv"),
-    }
+from tests.helpers import as_argv, run_script, tiny_run, write_synthetic_fashion_mnist
 
 
 @pytest.fixture
@@ -61,21 +10,10 @@ def idx_dir(tmp_path):
     return write_synthetic_fashion_mnist(tmp_path / "fashion-mnist")
 
 
-def as_argv(overrides: dict) -> list[str]:
-    return [item for name, value in overrides.items() for item in (f"--{name}", str(value))]
-
-
-def run_script(name, argv, check=True):
-    """Run one of the project's scripts as a user would; fail with its output if it fails."""
-    result = subprocess.run([sys.executable, name, *argv], cwd=ROOT, capture_output=True, text=True,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=600)
-    if check:
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result
-
-
-def assert_one_line_error(result, message):
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: ") and message in last, result.stderr[-2000:]
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory):
+    """train.py once on synthetic data (1 frozen and 3 fine-tuning epochs); the overrides it used. Tests read it
+    or train copies of it in folders of their own; none changes it."""
+    overrides = {**tiny_run(tmp_path_factory.mktemp("run")), "finetune_epochs": "3"}
+    run_script("train.py", as_argv(overrides))
+    return overrides

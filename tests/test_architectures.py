@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 
 import config
-from conftest import ROOT, as_argv, assert_one_line_error, run_script, tiny_run
-from errors import UserError
-from models.classifier import (ARCHITECTURES, backbone_of, build_model, classifier_of, classifier_parts,
+from bench import compare_architectures
+from models.classifier import (architecture_module, backbone_of, build_model, classifier_of, classifier_parts,
                                is_pretrained, is_transfer_learning, unfreeze_base, with_flip_averaging)
 from models.export import export_checked
 from models.gradcam import gradcam
 from models.training import compile_for_training
+from runkit.errors import UserError
+from tests.helpers import ROOT, as_argv, run_script, tiny_run
 
 SMALL = {  # each architecture, small enough to train a step in a second
     "mobilenet_v2": {"architecture": "mobilenet_v2", "image_size": 32, "weights": None},
@@ -33,8 +34,8 @@ def small(request):
     return cfg, build_model(cfg)
 
 
-def test_config_and_models_know_the_same_architectures():
-    assert set(config.ARCHITECTURES) == set(ARCHITECTURES)
+def test_every_architecture_in_config_is_covered_and_its_preset_selects_it():
+    assert set(SMALL) == set(config.ARCHITECTURES)
     for preset in ("cnn", "vit"):
         assert config.make_config(config.PRESETS[preset]).architecture == preset
 
@@ -48,7 +49,7 @@ def test_each_architecture_takes_raw_pixels_and_returns_probabilities(small):
     # 0-255 in, the backbone's value range out: the contract every exported model keeps
     preprocess, backbone, _ = classifier_parts(classifier)
     extremes = preprocess.predict(np.stack([np.zeros((28, 28, 1)), np.full((28, 28, 1), 255)]), verbose=0)
-    low, high = ARCHITECTURES[cfg.architecture].VALUE_RANGE
+    low, high = architecture_module(cfg.architecture).VALUE_RANGE
     np.testing.assert_allclose([extremes[0].min(), extremes[1].max()], [low, high], atol=1e-5)
     assert extremes.shape[1:3] == (cfg.image_size, cfg.image_size)
     assert len(backbone.output_shape) == 4  # a feature map, for the shared head and Grad-CAM
@@ -62,7 +63,7 @@ def test_each_architecture_trains_a_step(small):
     history = model.fit(raw_pixels(32), np.arange(32) % 10, batch_size=16, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     after = backbone_of(classifier).trainable_weights
-    assert any(not np.allclose(b, a.numpy()) for b, a in zip(before, after))  # the backbone learned
+    assert any(not np.allclose(b, a.numpy()) for b, a in zip(before, after, strict=True))  # the backbone learned
 
 
 def test_each_architecture_exports_and_reloads_with_identical_predictions(small, tmp_path):
@@ -113,27 +114,25 @@ def test_impossible_architecture_settings_are_refused(overrides, message):
         config.make_config(overrides)
 
 
-def test_comparison_runs_each_preset_end_to_end_and_tabulates(tmp_path):
+@pytest.mark.slow
+def test_comparison_runs_a_preset_end_to_end_and_tabulates(tmp_path):
     overrides = {name: value for name, value in tiny_run(tmp_path).items()
                  if name not in ("frozen_epochs", "image_size", "artifacts_dir", "visualizations_dir", "exports_dir")}
-    overrides.update({"cnn_filters": 4, "vit_dim": 8, "vit_depth": 1, "vit_heads": 2})
     out = tmp_path / "architectures.json"
-    result = run_script("bench/compare_architectures.py",
-                        ["--presets", "cnn,vit", "--out_dir", str(tmp_path / "compare"), "--out", str(out),
-                         *as_argv(overrides)])
-    assert "| cnn | cnn 28 px | no |" in result.stdout and "| vit | vit 28 px | no |" in result.stdout
-    rows = json.loads(out.read_text())["rows"]
-    assert [r["architecture"] for r in rows] == ["cnn", "vit"]
-    for r in rows:
-        folder = tmp_path / "compare" / r["preset"]
-        assert 0 <= r["test_accuracy"] <= 1 and r["parameters"] > 0 and r["train_images_per_s"] > 0
-        assert r["h5_mb"] > 0 and r["latency_ms_one_image_keras"] > 0
-        assert r["epochs"] == 1  # the tiny run's finetune_epochs, no frozen phase
-        assert (folder / "visualizations" / "gradcam.png").is_file()
-        assert (folder / "exports" / "fashion_mnist_model_int8.tflite").is_file()
-    assert (ROOT / overrides["results_file"]).read_text().count("architecture=") == 2  # evaluate.py appended both
+    result = run_script("bench.compare_architectures",  # one preset: the others run the same code
+                        ["--presets", "cnn", "--out_dir", str(tmp_path / "compare"), "--out", str(out),
+                         "--cnn_filters", "4", *as_argv(overrides)])
+    assert "| cnn | cnn 28 px | no |" in result.stdout
+    [row] = json.loads(out.read_text())["rows"]
+    assert row["architecture"] == "cnn" and row["epochs"] == 1  # the tiny run's finetune_epochs, no frozen phase
+    assert 0 <= row["test_accuracy"] <= 1 and row["parameters"] > 0 and row["train_images_per_s"] > 0
+    assert row["h5_mb"] > 0 and row["latency_ms_one_image_keras"] > 0
+    folder = tmp_path / "compare" / "cnn"
+    assert (folder / "visualizations" / "gradcam.png").is_file()
+    assert (folder / "exports" / "fashion_mnist_model_int8.tflite").is_file()
+    assert (ROOT / overrides["results_file"]).read_text().count("architecture=cnn") == 1  # evaluate.py appended it
 
 
-def test_comparison_refuses_unknown_presets(tmp_path):
-    result = run_script("bench/compare_architectures.py", ["--presets", "cnn,resnet"], check=False)
-    assert_one_line_error(result, "choose from full, quick, cnn, vit")
+def test_comparison_refuses_unknown_presets():
+    with pytest.raises(UserError, match="choose from full, quick, cnn, vit"):
+        compare_architectures.main(["--presets", "cnn,resnet"])

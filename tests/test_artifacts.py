@@ -6,15 +6,14 @@ import time
 
 import pytest
 
-from artifacts import (append_result, atomic_path, describe_machine, describe_machines, machine_info, read_json,
-                       write_json)
-from conftest import ROOT
-from errors import UserError
+from runkit.errors import UserError
+from runkit.files import append_result, atomic_path, read_json, write_json
+from runkit.machine import describe_machine, describe_machines, machine_info
+from tests.helpers import ROOT
 
 SLOW_WRITER = """
-import sys, time
-sys.path.insert(0, {root!r})
-from artifacts import atomic_path
+import time
+from runkit.files import atomic_path
 with atomic_path({target!r}) as tmp:
     with open(tmp, "w") as f:
         for i in range(10_000):
@@ -27,7 +26,7 @@ with atomic_path({target!r}) as tmp:
 def test_a_writer_killed_midway_leaves_the_previous_file(tmp_path):
     target = tmp_path / "metrics.json"
     write_json(target, {"test_accuracy": 0.9})
-    writer = subprocess.Popen([sys.executable, "-c", SLOW_WRITER.format(root=str(ROOT), target=str(target))])
+    writer = subprocess.Popen([sys.executable, "-c", SLOW_WRITER.format(target=str(target))], cwd=ROOT)
     deadline = time.monotonic() + 30
     while not list(tmp_path.glob(".tmp-*")) and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -40,10 +39,9 @@ def test_a_writer_killed_midway_leaves_the_previous_file(tmp_path):
 def test_a_failed_write_keeps_the_old_file_and_no_temporary(tmp_path):
     target = tmp_path / "history.json"
     write_json(target, {"epochs": [1]})
-    with pytest.raises(RuntimeError):
-        with atomic_path(target) as tmp:
-            tmp.write_text("{half")
-            raise RuntimeError("crash")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("{half")
+        raise RuntimeError("crash")
     assert json.loads(target.read_text()) == {"epochs": [1]}
     assert list(tmp_path.iterdir()) == [target]
 

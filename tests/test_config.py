@@ -1,7 +1,7 @@
 import pytest
 
 from config import PRESETS, Config, make_config, parse_overrides
-from errors import UserError
+from runkit.errors import UserError
 
 
 def test_defaults_are_valid():

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import synthetic_split, write_idx
 from data import CLASS_NAMES, load_fashion_mnist, make_dataset, read_idx, skip_epochs, split_train_val
 from data.fashion_mnist import ENV_VAR, FILES, parse_idx
 from data.pipeline import ArrayBatches
-from errors import UserError
+from runkit.errors import UserError
+from tests.helpers import synthetic_split, write_idx
 
 
 def test_read_idx_round_trip(tmp_path):

@@ -10,7 +10,9 @@ import time
 import pytest
 
 import config
-from conftest import ROOT, as_argv, assert_one_line_error, run_script, tiny_run
+from models.distribute import describe_worker_failure, make_distribution
+from runkit.errors import UserError
+from tests.helpers import ROOT, as_argv, assert_one_line_error, run_script, tiny_run
 
 # Runs train.py with the CPU split into two logical devices (must happen before TensorFlow starts).
 TWO_CPUS = ("import runpy, sys, tensorflow as tf; "
@@ -31,6 +33,7 @@ def test_config_knows_the_strategies():
         config.make_config({"strategy": "ring"})
 
 
+@pytest.mark.slow
 def test_mirrored_over_two_cpus_matches_one_device(tmp_path):
     single = {**tiny_run(tmp_path), **DETERMINISTIC, "batch_size": "32"}
     run_script("train.py", as_argv(single))
@@ -43,19 +46,9 @@ def test_mirrored_over_two_cpus_matches_one_device(tmp_path):
     assert two["run"]["distribution"] == {"strategy": "mirrored", "replicas": 2, "workers": 1,
                                           "global_batch_size": 32, "lr_scale": 1.0}
     assert one["run"]["distribution"]["replicas"] == 1 and one["steps_per_epoch"] == two["steps_per_epoch"]
-    for a, b in zip(one["epochs"], two["epochs"]):  # the same global batches and LR: the same losses
+    for a, b in zip(one["epochs"], two["epochs"], strict=True):  # the same global batches and LR: the same losses
         assert b["loss"] == pytest.approx(a["loss"], rel=1e-3)
         assert b["val_loss"] == pytest.approx(a["val_loss"], rel=1e-3)
-
-
-def test_mirrored_scales_the_lr_with_the_replicas(tmp_path):
-    overrides = {**tiny_run(tmp_path), "strategy": "mirrored", "batch_size": "16", "frozen_epochs": "0"}
-    run_script("-c", [TWO_CPUS, "train.py", *as_argv(overrides)])
-    history = history_of(overrides)
-    assert history["run"]["distribution"]["lr_scale"] == 2.0
-    defaults = config.Config()  # the peak: clr_max x finetune_lr_scale x lr_scale
-    assert max(history["lr_per_step"]["finetune"]) == pytest.approx(2 * defaults.clr_max * defaults.finetune_lr_scale,
-                                                                    rel=1e-6)
 
 
 def free_ports(n: int) -> list[int]:
@@ -86,6 +79,7 @@ def finish(workers, timeout=300) -> list[tuple[int, str, str]]:
     return [(w.wait(timeout), *w.communicate()) for w in workers]
 
 
+@pytest.mark.slow
 def test_two_workers_train_only_the_chief_writes_and_a_lost_worker_resumes(tmp_path):
     scratch = tmp_path / "worker1_tmp"
     scratch.mkdir()
@@ -115,21 +109,20 @@ def test_two_workers_train_only_the_chief_writes_and_a_lost_worker_resumes(tmp_p
     assert history["epochs"][:len(done)] == done  # continued, not restarted
     assert history["run"]["distribution"] == {"strategy": "multi_worker", "replicas": 2, "workers": 2,
                                               "global_batch_size": 32, "lr_scale": 2.0}
+    defaults = config.Config()  # the LR peak: clr_max x finetune_lr_scale x replicas (linear scaling rule)
+    assert max(history["lr_per_step"]["finetune"]) == pytest.approx(2 * defaults.clr_max * defaults.finetune_lr_scale,
+                                                                    rel=1e-6)
     assert (ROOT / overrides["artifacts_dir"] / "best.weights.h5").is_file()
     assert not any(scratch.iterdir()), "worker 1 removes its scratch copy when the run is complete"
 
 
-def test_multi_worker_without_tf_config_says_what_is_missing(tmp_path):
-    overrides = {**tiny_run(tmp_path), "strategy": "multi_worker"}
-    env_without = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
-    result = subprocess.run([sys.executable, "train.py", *as_argv(overrides)], cwd=ROOT, env=env_without,
-                            capture_output=True, text=True, timeout=300)
-    assert_one_line_error(result, "strategy=multi_worker needs the TF_CONFIG environment variable")
+def test_multi_worker_without_tf_config_says_what_is_missing(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(UserError, match="strategy=multi_worker needs the TF_CONFIG environment variable"):
+        make_distribution("multi_worker")
 
 
 def test_a_lost_worker_is_named_without_the_graph_traceback():
-    from models.distribute import describe_worker_failure
-
     message = ("Graph execution error:\n\nDetected at node CollectiveReduceV2 defined at (most recent call last):\n"
                '  File "train.py", line 69, in <module>\n\nCollective ops is aborted by: Error reported from '
                "/job:worker/task:1: The following tasks are unhealthy (stopped sending heartbeats):\n"

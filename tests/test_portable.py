@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from config import make_config
-from models import mobilenet, portable
+from models import mobilenet_v2, portable
 from models.classifier import build_model, classifier_of
 from models.portable import int8_model, ops_of_layers, predict_in_batches, tflite_runner
 
@@ -29,7 +29,7 @@ def dtypes_of(model_bytes: bytes, layer_prefixes) -> set[str]:
 def test_int8_keeps_the_backbones_float_layers_in_float(saved_model, tmp_path):
     images = np.random.default_rng(0).integers(0, 256, (40, 28, 28, 1)).astype("uint8")
     everything_int8 = int8_model(saved_model, images)
-    mixed = int8_model(saved_model, images, mobilenet.INT8_FLOAT_LAYERS)
+    mixed = int8_model(saved_model, images, mobilenet_v2.INT8_FLOAT_LAYERS)
 
     assert dtypes_of(everything_int8, ("block_1_",)) == {"int8"}
     assert dtypes_of(mixed, ("block_1_",)) == {"float32"}  # the first blocks: float ...

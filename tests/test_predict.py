@@ -1,12 +1,15 @@
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
-from conftest import run_script, synthetic_split
+import predict
 from config import make_config
 from data.images import to_fashion_mnist
 from models.classifier import build_model, classifier_of
+from runkit.errors import UserError
+from tests.helpers import run_script, synthetic_split
 
 
 def garment_on(background: int, foreground: int, size=(112, 56), colour=False) -> Image.Image:
@@ -28,6 +31,7 @@ def test_any_picture_becomes_a_light_on_dark_28x28_image():
     np.testing.assert_allclose(light_on_dark, dark_on_light, atol=2)
 
 
+@pytest.mark.slow
 def test_predict_classifies_files_and_reports_bad_ones(tmp_path):
     model_path = tmp_path / "model.h5"
     model = classifier_of(build_model(make_config({"image_size": 32, "weights": None})))
@@ -51,5 +55,5 @@ def test_predict_classifies_files_and_reports_bad_ones(tmp_path):
 
 def test_predict_without_an_exported_model_says_what_to_run(tmp_path):
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / "a.png")
-    result = run_script("predict.py", [str(tmp_path / "a.png"), "--model", str(tmp_path / "none.h5")], check=False)
-    assert result.returncode == 2 and "run `python export_model.py` first" in result.stderr.splitlines()[-1]
+    with pytest.raises(UserError, match="run `python export_model.py` first"):
+        predict.main([str(tmp_path / "a.png"), "--model", str(tmp_path / "none.h5")])

@@ -3,13 +3,14 @@
 import numpy as np
 import pytest
 
-from conftest import SHARED_DATA, SHARED_WEIGHTS
 from config import make_config
 from data import load_fashion_mnist, make_dataset, split_train_val
 from models.classifier import build_model, freeze_base
+from tests.helpers import SHARED_DATA, SHARED_WEIGHTS
 
 needs_data = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"real Fashion-MNIST not found at {SHARED_DATA}")
-needs_weights = pytest.mark.skipif(not SHARED_WEIGHTS.is_file(), reason=f"ImageNet weights not found at {SHARED_WEIGHTS}")
+needs_weights = pytest.mark.skipif(not SHARED_WEIGHTS.is_file(),
+                                   reason=f"ImageNet weights not found at {SHARED_WEIGHTS}")
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +27,7 @@ def test_real_files_parse_to_the_documented_shapes_and_statistics(real_data):
     assert x_train.mean() == pytest.approx(72.9404, abs=1e-3)  # as stated in shared/fashion-mnist/SOURCE.md
 
 
+@pytest.mark.slow
 @needs_data
 @needs_weights
 def test_imagenet_head_learns_real_data_in_one_short_epoch(real_data):

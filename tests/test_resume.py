@@ -9,7 +9,9 @@ import time
 
 import pytest
 
-from conftest import ROOT, as_argv, run_script, tiny_run
+from models.training import start_or_resume
+from runkit.files import RunFiles, write_json
+from tests.helpers import ROOT, as_argv, run_script
 
 
 def history_of(overrides):
@@ -32,28 +34,19 @@ def kill_after_epochs(overrides, epochs: int) -> dict:
     return json.loads(path.read_text())
 
 
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-    """A finished run with enough batches per epoch to be killed inside one."""
-    root = tmp_path_factory.mktemp("resume")
-    overrides = {**tiny_run(root), "batch_size": "8", "finetune_epochs": "3",
-                 "artifacts_dir": str(root / "uninterrupted")}
-    run_script("train.py", as_argv(overrides))
-    return overrides
-
-
-def test_same_seed_and_config_give_the_same_run(uninterrupted):
-    first = history_of(uninterrupted)
-    run_script("train.py", as_argv(uninterrupted))  # a finished run is not resumed: it trains again
-    second = history_of(uninterrupted)
+@pytest.mark.slow
+def test_same_seed_and_config_give_the_same_run(trained_run, tmp_path):
+    again = {**trained_run, "artifacts_dir": str(tmp_path / "again")}
+    run_script("train.py", as_argv(again))
+    first, second = history_of(trained_run), history_of(again)
     assert [e["val_accuracy"] for e in second["epochs"]] == pytest.approx(
         [e["val_accuracy"] for e in first["epochs"]], abs=0.001)
-    assert second["run"]["machine"]["tensorflow"] and json.loads(
-        (ROOT / uninterrupted["artifacts_dir"] / "config.json").read_text())["seed"] == 42
+    assert [e["loss"] for e in second["epochs"]] == pytest.approx([e["loss"] for e in first["epochs"]], rel=1e-3)
 
 
-def test_killed_training_resumes_to_the_uninterrupted_result(uninterrupted, tmp_path):
-    overrides = {**uninterrupted, "artifacts_dir": str(tmp_path / "killed")}
+@pytest.mark.slow
+def test_killed_training_resumes_to_the_uninterrupted_result(trained_run, tmp_path):
+    overrides = {**trained_run, "artifacts_dir": str(tmp_path / "killed")}
     before = kill_after_epochs(overrides, epochs=2)  # the frozen phase and one fine-tuning epoch
     assert not before["completed"] and 2 <= len(before["epochs"]) < 4
     assert (tmp_path / "killed" / "backup").is_dir()
@@ -67,14 +60,23 @@ def test_killed_training_resumes_to_the_uninterrupted_result(uninterrupted, tmp_
     assert not (tmp_path / "killed" / "backup").exists()
     assert (tmp_path / "killed" / "training_log.csv").read_text().count("epoch,") == 1  # one header
 
-    reference = history_of(uninterrupted)["epochs"][-1]
+    reference = history_of(trained_run)["epochs"][-1]
     assert after["epochs"][-1]["val_loss"] == pytest.approx(reference["val_loss"], rel=1e-3)
     assert after["epochs"][-1]["loss"] == pytest.approx(reference["loss"], rel=1e-3)
 
 
-def test_fresh_starts_over_on_purpose(uninterrupted, tmp_path):
-    overrides = {**uninterrupted, "artifacts_dir": str(tmp_path / "fresh")}
-    kill_after_epochs(overrides, epochs=1)
-    result = run_script("train.py", [*as_argv(overrides), "--fresh"])
-    assert "resuming" not in result.stdout
-    assert history_of(overrides)["completed"]
+@pytest.mark.parametrize("fresh", [False, True])
+def test_an_unfinished_run_resumes_unless_fresh_or_its_config_changed(tmp_path, fresh):
+    files = RunFiles(tmp_path)
+    config = {"seed": 42, "finetune_epochs": 2}
+    write_json(files.config, config)
+    unfinished = {"steps_per_epoch": 5, "epochs": [{"phase": "frozen", "epoch": 0}], "lr_per_step": {},
+                  "completed": False}
+    write_json(files.history, unfinished)
+    files.best_weights.write_bytes(b"weights")
+
+    history = start_or_resume(files, config, 5, fresh=fresh)
+    assert history == ({**unfinished, "epochs": []} if fresh else unfinished)
+    assert files.best_weights.exists() is not fresh  # starting over removes the earlier run's files
+    assert start_or_resume(files, {**config, "seed": 1}, 5, fresh=False)["epochs"] == []
+    assert json.loads(files.config.read_text())["seed"] == 1

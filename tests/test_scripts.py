@@ -1,5 +1,6 @@
-"""The four scripts, run as a user runs them, on a tiny synthetic data set."""
+"""The scripts, run as a user runs them, on a tiny synthetic data set."""
 
+import csv
 import json
 
 import keras
@@ -7,43 +8,42 @@ import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import ROOT, as_argv, assert_one_line_error, run_script, tiny_run
+import evaluate
+import export_model
+import train
+import visualize_results
 from config import make_config
 from models.classifier import load_trained_classifier
+from runkit.errors import UserError
+from tests.helpers import ROOT, assert_one_line_error, run_script
 
 PNGS = ("accuracy_plot.png", "loss_plot.png", "learning_rate.png", "confusion_matrix.png",
         "example_predictions.png", "prediction_probabilities_boxplot.png", "reliability.png",
         "misclassified.png", "gradcam.png")
 
 
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory):
-    """Train once on synthetic data for the tests below; returns the overrides used."""
-    overrides = {**tiny_run(tmp_path_factory.mktemp("run")), "finetune_epochs": "2"}
-    run_script("train.py", as_argv(overrides))
-    return overrides
-
-
+@pytest.mark.slow
 def test_train_saves_weights_history_and_config(trained_run):
     artifacts = ROOT / trained_run["artifacts_dir"]
     config = json.loads((artifacts / "config.json").read_text())
-    assert config["image_size"] == 32 and config["finetune_epochs"] == 2
+    assert config["image_size"] == 32 and config["finetune_epochs"] == 3
     history = json.loads((artifacts / "history.json").read_text())
     assert history["completed"]
-    assert [e["phase"] for e in history["epochs"]] == ["frozen", "finetune", "finetune"]
+    assert [e["phase"] for e in history["epochs"]] == ["frozen", "finetune", "finetune", "finetune"]
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"} <= set(history["epochs"][0])
     steps = history["steps_per_epoch"]
-    assert len(history["lr_per_step"]["frozen"]) == steps and len(history["lr_per_step"]["finetune"]) == 2 * steps
+    assert len(history["lr_per_step"]["frozen"]) == steps and len(history["lr_per_step"]["finetune"]) == 3 * steps
     assert (artifacts / "best.weights.h5").is_file()
-    assert len((artifacts / "training_log.csv").read_text().splitlines()) == 4  # header + 3 epochs
+    assert len((artifacts / "training_log.csv").read_text().splitlines()) == 5  # header + 4 epochs
     assert not (artifacts / "backup").exists()  # a clean finish removes the resume state
 
     events = EventAccumulator(str(artifacts / "tensorboard" / "finetune" / "train"))
     events.Reload()
     assert {"epoch_loss", "epoch_accuracy", "epoch_learning_rate"} <= set(events.Tags()["tensors"])
-    assert len(events.Tensors("epoch_loss")) == 2  # one point per fine-tuning epoch
+    assert len(events.Tensors("epoch_loss")) == 3  # one point per fine-tuning epoch
 
 
+@pytest.mark.slow
 def test_evaluate_visualize_export_round_trip(trained_run):
     argv = ["--artifacts_dir", trained_run["artifacts_dir"]]
     out = run_script("evaluate.py", argv).stdout
@@ -55,7 +55,9 @@ def test_evaluate_visualize_export_round_trip(trained_run):
     calibration = metrics["calibration"]
     assert 0 <= calibration["ece"] <= 1 and 0 <= calibration["ece_scaled"] <= 1 and calibration["temperature"] > 0
     assert sum(calibration["reliability"]["count"]) == 50
-    assert "test_accuracy" in (ROOT / trained_run["results_file"]).read_text()
+    with open(ROOT / trained_run["results_file"]) as table:
+        row = list(csv.DictReader(table))[-1]
+    assert row["test_accuracy"] == f"{metrics['test_accuracy']:.4f}" and "image_size=32" in row["changed_config"]
 
     run_script("visualize_results.py", argv)
     for png in PNGS:
@@ -83,21 +85,28 @@ def test_evaluate_visualize_export_round_trip(trained_run):
     assert all(0 <= r["test_accuracy"] <= 1 and r["latency_ms_one_image"] > 0 for r in rows.values())
 
 
+@pytest.mark.slow
 def test_changing_the_architecture_after_training_is_refused(trained_run):
-    result = run_script("evaluate.py", ["--artifacts_dir", trained_run["artifacts_dir"], "--image_size", "64"],
-                        check=False)
-    assert_one_line_error(result, "image_size (trained 32, asked 64)")
+    with pytest.raises(UserError, match=r"image_size \(trained 32, asked 64\)"):
+        evaluate.main(["--artifacts_dir", trained_run["artifacts_dir"], "--image_size", "64"])
 
 
-@pytest.mark.parametrize("script", ["evaluate.py", "visualize_results.py", "export_model.py"])
+@pytest.mark.parametrize("script", [evaluate, visualize_results, export_model])
 def test_scripts_run_before_training_say_what_to_run_first(script, tmp_path):
-    result = run_script(script, ["--artifacts_dir", str(tmp_path / "empty")], check=False)
-    assert_one_line_error(result, "run `python train.py` first")
+    with pytest.raises(UserError, match="run `python train.py` first"):
+        script.main(["--artifacts_dir", str(tmp_path / "empty")])
 
 
-def test_bad_data_and_bad_config_end_in_one_line(tmp_path):
-    assert_one_line_error(run_script("train.py", ["--data_dir", str(tmp_path)], check=False),
-                          "missing train-images-idx3-ubyte.gz")
-    assert_one_line_error(run_script("train.py", ["--image_size", "16"], check=False),
-                          "image_size=16 must be >= 32")
+@pytest.mark.parametrize("argv, message", [
+    (["--data_dir", "{tmp}"], "missing train-images-idx3-ubyte.gz"),
+    (["--image_size", "16"], "image_size=16 must be >= 32"),
+    (["--dropuot", "0.1"], "did you mean --dropout"),
+])
+def test_bad_data_and_bad_config_are_refused_before_training(argv, message, tmp_path):
+    with pytest.raises(UserError, match=message):
+        train.main([arg.format(tmp=tmp_path) for arg in argv])
+
+
+@pytest.mark.slow
+def test_a_user_error_ends_the_script_with_one_line_and_exit_2():
     assert_one_line_error(run_script("train.py", ["--dropuot", "0.1"], check=False), "did you mean --dropout")

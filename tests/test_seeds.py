@@ -7,7 +7,7 @@ import statistics
 import pytest
 
 from config import Config
-from conftest import assert_one_line_error, run_script
+from tests.helpers import assert_one_line_error, run_script
 
 
 def write_run(folder, seed, test, val, no_tta=None, **changes):
@@ -24,7 +24,7 @@ def test_mean_and_sample_std_over_seeds(tmp_path):
     runs = [write_run(tmp_path / f"s{seed}", seed, test, 0.95, no_tta=test - 0.002)
             for seed, test in ((42, 0.93), (1, 0.94), (2, 0.95))]
     out = tmp_path / "seeds.json"
-    result = run_script("bench/seeds.py", [*runs, "--out", str(out)])
+    result = run_script("bench.seeds", [*runs, "--out", str(out)])
     summary = json.loads(out.read_text())
     assert summary["stats"]["test_accuracy"]["mean"] == pytest.approx(0.94)
     assert summary["stats"]["test_accuracy"]["std"] == pytest.approx(statistics.stdev([0.93, 0.94, 0.95]))  # n-1: 0.01
@@ -35,7 +35,7 @@ def test_mean_and_sample_std_over_seeds(tmp_path):
 
 def test_no_tta_column_only_when_every_run_has_it(tmp_path):
     runs = [write_run(tmp_path / "a", 1, 0.93, 0.95, no_tta=0.92), write_run(tmp_path / "b", 2, 0.94, 0.95)]
-    result = run_script("bench/seeds.py", runs)
+    result = run_script("bench.seeds", runs)
     assert "no_tta" not in result.stdout.splitlines()[0]
 
 
@@ -46,10 +46,10 @@ def test_no_tta_column_only_when_every_run_has_it(tmp_path):
 def test_refuses_runs_that_are_not_seeds_of_one_setting(tmp_path, second, message):
     first = write_run(tmp_path / "a", 1, 0.93, 0.95)
     seed = second.pop("seed")
-    result = run_script("bench/seeds.py", [first, write_run(tmp_path / "b", seed, 0.94, 0.95, **second)], check=False)
+    result = run_script("bench.seeds", [first, write_run(tmp_path / "b", seed, 0.94, 0.95, **second)], check=False)
     assert_one_line_error(result, message)
 
 
 def test_one_line_error_for_a_run_not_evaluated(tmp_path):
-    result = run_script("bench/seeds.py", [write_run(tmp_path / "a", 1, 0.93, 0.95), str(tmp_path / "b")], check=False)
+    result = run_script("bench.seeds", [write_run(tmp_path / "a", 1, 0.93, 0.95), str(tmp_path / "b")], check=False)
     assert_one_line_error(result, "metrics.json not found: run `python evaluate.py` first")

@@ -1,13 +1,10 @@
-"""What every script shares: quiet TensorFlow, config from the command line, one-line errors."""
+"""A script's config from its command line, and its end: one line for an error the user can fix."""
 
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the way
-
-from artifacts import RunFiles, read_json  # noqa: E402
-from config import ARCHITECTURE_FIELDS, Config, make_config, parse_overrides  # noqa: E402
-from errors import UserError  # noqa: E402
+from config import ARCHITECTURE_FIELDS, Config, make_config, parse_overrides
+from runkit.errors import UserError
+from runkit.files import RunFiles, read_json
 
 
 def new_run_config(argv: list[str]) -> Config:

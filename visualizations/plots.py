@@ -4,12 +4,12 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; no display needed
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
-from artifacts import atomic_path  # noqa: E402
+from runkit.files import atomic_path
 
 
 def save(fig, path) -> None:
@@ -91,7 +91,7 @@ def image_grid(images, titles, suptitle, path, heatmaps=None) -> None:
     """Images in a square grid with a (title, colour) each, optionally under a semi-transparent heatmap."""
     side = int(np.ceil(np.sqrt(len(images))))
     fig, axes = plt.subplots(side, side, figsize=(2 * side, 2.3 * side), squeeze=False)
-    for k, (ax, image, (title, colour)) in enumerate(zip(axes.flat, images, titles)):
+    for k, (ax, image, (title, colour)) in enumerate(zip(axes.flat, images, titles, strict=False)):  # spare axes: empty
         ax.imshow(image, cmap="gray_r")
         if heatmaps is not None:
             ax.imshow(heatmaps[k], cmap="jet", alpha=0.45, vmin=0, vmax=1)

@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from artifacts import atomic_path, describe_machines
+from runkit.files import atomic_path
+from runkit.machine import describe_machines
 
 FIGURES = (
     ("Accuracy", "accuracy_plot.png"), ("Loss", "loss_plot.png"), ("Learning rate", "learning_rate.png"),

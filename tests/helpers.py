@@ -1,0 +1,77 @@
+"""What the tests share: synthetic Fashion-MNIST as real IDX files, a tiny run's config, the scripts run as a
+user runs them, and the one-line error check."""
+
+import gzip
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SHARED_DATA = SHARED / "fashion-mnist"
+SHARED_WEIGHTS = SHARED / "weights" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
+
+
+def write_idx(path, array: np.ndarray) -> Path:
+    """Write a uint8 array as a gzipped IDX file (the format of the official files)."""
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+    return Path(path)
+
+
+def synthetic_split(per_class: int, seed: int):
+    """Images whose class is visible (a bright bar at a class-specific row), so a model can learn it."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(10, dtype=np.uint8), per_class)
+    rng.shuffle(labels)
+    images = rng.integers(0, 40, size=(len(labels), 28, 28), dtype=np.uint8)
+    for image, label in zip(images, labels, strict=True):
+        image[2 + 2 * label: 4 + 2 * label, 4:24] = 230
+    return images, labels
+
+
+def write_synthetic_fashion_mnist(folder: Path) -> Path:
+    """The four Fashion-MNIST file names with 20 train and 5 test images per class."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, per_class, seed in (("train", 20, 0), ("t10k", 5, 1)):
+        images, labels = synthetic_split(per_class, seed)
+        write_idx(folder / f"{split}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", labels)
+    return folder
+
+
+def tiny_run(root: Path) -> dict:
+    """Command-line overrides for a run that trains in seconds on synthetic data written under `root`."""
+    return {
+        "data_dir": str(write_synthetic_fashion_mnist(root / "data")), "weights": "none", "image_size": "32",
+        "batch_size": "32", "frozen_epochs": "1", "finetune_epochs": "1", "clr_step_epochs": "0.5",
+        "val_fraction": "0.25", "artifacts_dir": str(root / "artifacts"), "visualizations_dir": str(root / "vis"),
+        "exports_dir": str(root / "exports"), "results_file": str(root / "results.csv"),
+    }
+
+
+def as_argv(overrides: dict) -> list[str]:
+    return [item for name, value in overrides.items() for item in (f"--{name}", str(value))]
+
+
+def run_script(script: str, argv, check=True, env=None):
+    """Run one of the project's scripts as a user would (`train.py`, or a module such as `bench.seeds`);
+    fail with its output if it fails."""
+    target = [script] if script.endswith(".py") or script.startswith("-") else ["-m", script]
+    result = subprocess.run([sys.executable, *target, *argv], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}, timeout=600)
+    if check:
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def assert_one_line_error(result, message):
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and message in last, result.stderr[-2000:]
