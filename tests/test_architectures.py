@@ -59,6 +59,7 @@ def test_each_architecture_trains_a_step(small):
     cfg, model = small
     classifier = classifier_of(model)
     compile_for_training(model, cfg)
+    model.run_eagerly = True  # one step: tracing the graph would take longer than running it
     before = [w.numpy().copy() for w in backbone_of(classifier).trainable_weights]
     history = model.fit(raw_pixels(32), np.arange(32) % 10, batch_size=16, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])

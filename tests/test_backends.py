@@ -20,6 +20,7 @@ def on_jax(code: str) -> str:
     return run_script("-c", [textwrap.dedent(code)], env=ON_JAX).stdout
 
 
+@pytest.mark.slow
 def test_geometric_augmentation_compiles_into_the_jax_training_step():
     out = on_jax("""
         import keras, numpy as np

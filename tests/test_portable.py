@@ -26,6 +26,7 @@ def dtypes_of(model_bytes: bytes, layer_prefixes) -> set[str]:
     return {np.dtype(t["dtype"]).name for t in details if t["name"] in names}
 
 
+@pytest.mark.slow  # TFLite conversions
 def test_int8_keeps_the_backbones_float_layers_in_float(saved_model, tmp_path):
     images = np.random.default_rng(0).integers(0, 256, (40, 28, 28, 1)).astype("uint8")
     everything_int8 = int8_model(saved_model, images)
@@ -42,6 +43,7 @@ def test_int8_keeps_the_backbones_float_layers_in_float(saved_model, tmp_path):
     assert predicted.shape == (40,) and set(predicted) <= set(range(10))
 
 
+@pytest.mark.slow  # TFLite conversions
 def test_layer_prefixes_match_whole_layer_names_only(saved_model):
     model = tf.lite.TFLiteConverter.from_saved_model(str(saved_model)).convert()
     assert ops_of_layers(model, ()) == []
