@@ -21,7 +21,7 @@ from runkit.machine import describe_machines, machine_info
 def main(argv: list[str]) -> None:
     cfg = cli.trained_run_config(argv)
     files = RunFiles(cfg.artifacts_dir)
-    history = read_json(files.history, "train.py")
+    history = read_json(files.history, "train.py", keys=("epochs", "completed", "run"))
     classifier = load_trained_classifier(cfg, require(files.best_weights, "train.py"))
     ((images, labels), (x_test, y_test)), source = load_fashion_mnist(cfg.data_dir)
 

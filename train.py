@@ -23,6 +23,7 @@ from models import build_model, classifier_of, start_or_resume, train_two_phases
 from models.distribute import describe_worker_failure, make_distribution, run_files, worker_failures
 from models.training import best_val_accuracy
 from runkit.errors import UserError
+from runkit.files import exclusive_use
 from runkit.machine import machine_info
 
 
@@ -39,21 +40,22 @@ def main(argv: list[str]) -> None:
     val_ds = make_dataset(x_val, y_val, global_batch)
     print(f"data: {len(x_train)} train / {len(x_val)} validation images from {source}", flush=True)
 
-    history = start_or_resume(files, dataclasses.asdict(cfg), len(train_ds), fresh)
-    started = time.monotonic()
-    try:
-        with distribution.scope():
-            model = build_model(cfg)
-            history["run"] = {"command": " ".join(["python", *sys.argv]), "data_source": source,
-                              "machine": machine_info(), "train_images": len(x_train),
-                              "parameters": classifier_of(model).count_params(),
-                              "distribution": distribution.record(cfg)}
-            history = train_two_phases(model, cfg, train_ds, val_ds, files, history, distribution.lr_scale(cfg))
-    except Exception as e:
-        if distribution.workers > 1 and isinstance(e, worker_failures()):
-            raise UserError(f"another worker stopped ({describe_worker_failure(e)}); start every worker again "
-                            "with the same command: training resumes from the last finished epoch") from None
-        raise
+    with exclusive_use(files.root):  # one training per folder
+        history = start_or_resume(files, dataclasses.asdict(cfg), len(train_ds), fresh)
+        started = time.monotonic()
+        try:
+            with distribution.scope():
+                model = build_model(cfg)
+                history["run"] = {"command": " ".join(["python", *sys.argv]), "data_source": source,
+                                  "machine": machine_info(), "train_images": len(x_train),
+                                  "parameters": classifier_of(model).count_params(),
+                                  "distribution": distribution.record(cfg)}
+                history = train_two_phases(model, cfg, train_ds, val_ds, files, history, distribution.lr_scale(cfg))
+        except Exception as e:
+            if distribution.workers > 1 and isinstance(e, worker_failures()):
+                raise UserError(f"another worker stopped ({describe_worker_failure(e)}); start every worker again "
+                                "with the same command: training resumes from the last finished epoch") from None
+            raise
 
     if not distribution.chief:  # its scratch copy of the run has served its purpose
         shutil.rmtree(files.root, ignore_errors=True)

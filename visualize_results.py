@@ -9,7 +9,6 @@ from runkit import cli
 from data import CLASS_NAMES, load_fashion_mnist
 from models.classifier import load_trained_classifier
 from models.gradcam import gradcam, upsampled
-from runkit.errors import UserError
 from runkit.files import RunFiles, read_json, require
 from visualizations import plots
 from visualizations.report import write_report
@@ -18,10 +17,8 @@ from visualizations.report import write_report
 def main(argv: list[str]) -> None:
     cfg = cli.trained_run_config(argv)
     files = RunFiles(cfg.artifacts_dir)
-    history = read_json(files.history, "train.py")
-    metrics = read_json(files.metrics, "evaluate.py")
-    if "calibration" not in metrics:  # written by an older evaluate.py
-        raise UserError(f"{files.metrics} predates calibration and top confusions: run `python evaluate.py` again")
+    history = read_json(files.history, "train.py", keys=("epochs", "lr_per_step", "run"))
+    metrics = read_json(files.metrics, "evaluate.py", keys=("confusion_matrix", "top_confusions", "calibration"))
     with np.load(require(files.predictions, "evaluate.py")) as saved:
         probs, labels = saved["probs"], saved["labels"]
     (_, (x_test, _)), _ = load_fashion_mnist(cfg.data_dir)

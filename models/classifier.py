@@ -94,6 +94,9 @@ def load_trained_classifier(cfg, weights_path) -> keras.Model:
     except ValueError as e:
         raise UserError(f"{weights_path} does not fit the config (was the architecture or its size changed?): "
                         f"{e}") from None
+    except (OSError, RuntimeError, KeyError) as e:  # what h5py raises for a truncated or overwritten file
+        raise UserError(f"{weights_path} is damaged ({type(e).__name__}): train again with "
+                        "`python train.py --fresh`") from None
     classifier = classifier_of(model)
     # Inference only: frozen layers keep batch norm on its moving statistics even where a caller (a traced
     # tf.function, a SavedModel signature) runs the model in training mode.

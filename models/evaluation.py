@@ -13,7 +13,8 @@ def evaluate_classifier(classifier, dataset, labels, class_names) -> tuple[dict,
     predicted = probs.argmax(axis=1)
     # Cross-entropy of the predictions alone (no L2 term), so it is comparable across configs.
     loss = float(-np.mean(np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-12, None))))
-    report = classification_report(labels, predicted, target_names=list(class_names), digits=4, output_dict=True)
+    report = classification_report(labels, predicted, target_names=list(class_names), digits=4, output_dict=True,
+                                   zero_division=0)
     matrix = confusion_matrix(labels, predicted, labels=range(len(class_names)))
     metrics = {
         "test_loss": loss,
@@ -23,7 +24,8 @@ def evaluate_classifier(classifier, dataset, labels, class_names) -> tuple[dict,
         "macro_avg": report["macro avg"],
         "confusion_matrix": matrix.tolist(),
         "top_confusions": top_confusions(matrix, class_names),
-        "report_text": classification_report(labels, predicted, target_names=list(class_names), digits=4),
+        "report_text": classification_report(labels, predicted, target_names=list(class_names), digits=4,
+                                             zero_division=0),  # a class never predicted: precision 0, no warning
     }
     return metrics, probs
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from absl import logging as absl_logging
 
 from runkit.files import atomic_path
 
@@ -17,7 +18,12 @@ def export_checked(classifier: keras.Model, path, images: np.ndarray) -> float:
     probability difference seen.
     """
     with atomic_path(path) as tmp:
-        classifier.save(tmp)
+        verbosity = absl_logging.get_verbosity()
+        absl_logging.set_verbosity(absl_logging.ERROR)  # .h5 is asked for on purpose: no "legacy format" notice
+        try:
+            classifier.save(tmp)
+        finally:
+            absl_logging.set_verbosity(verbosity)
         reloaded = keras.models.load_model(tmp, compile=False, safe_mode=True)
         expected = classifier.predict(images, verbose=0)
         got = reloaded.predict(images, verbose=0)

@@ -7,6 +7,7 @@ size, test accuracy, agreement of the predicted class with Keras, and single-ima
 
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -16,6 +17,9 @@ from runkit.files import atomic_path
 from runkit.machine import optional_tensorflow
 
 tf = optional_tensorflow()
+# TensorFlow's own int8 tools (QuantizationDebugger) run this interpreter too; its successor is LiteRT's
+# (the ai_edge_litert package), which TensorFlow's converter does not need. Its deprecation notice is noise here.
+warnings.filterwarnings("ignore", message=r"\s*Warning: tf.lite.Interpreter is deprecated")
 
 REPRESENTATIVE_IMAGES = 300  # training images that calibrate the int8 ranges (never test images)
 BATCH = 250  # images per prediction call when checking an export on the test set

@@ -1,7 +1,7 @@
 """Two-phase transfer learning (frozen base, then fine-tuning) that can resume after a crash."""
 
 import importlib.util
-import json
+import math
 import shutil
 import sys
 import time
@@ -12,7 +12,8 @@ import numpy as np
 from data import skip_epochs
 from models.classifier import NUM_CLASSES, freeze_base, is_transfer_learning, unfreeze_base
 from models.clr import CyclicalLR, LogLearningRate
-from runkit.files import RunFiles, atomic_path, write_json
+from runkit.errors import UserError
+from runkit.files import RunFiles, atomic_path, read_json, write_json
 from runkit.machine import optional_tensorflow
 
 PHASES = ("frozen", "finetune")
@@ -53,7 +54,8 @@ def start_or_resume(files: RunFiles, config: dict, steps_per_epoch: int, fresh: 
     A finished run, another config or `fresh` starts over, replacing the previous run's files.
     """
     if not fresh and files.config.exists() and files.history.exists():
-        saved, history = json.loads(files.config.read_text()), json.loads(files.history.read_text())
+        saved = read_json(files.config, "train.py --fresh")
+        history = read_json(files.history, "train.py --fresh", keys=("epochs", "completed", "lr_per_step"))
         if saved == config and not history["completed"]:
             print(f"resuming the unfinished run in {files.root} ({len(history['epochs'])} epochs done); "
                   "--fresh starts over", flush=True)
@@ -104,6 +106,26 @@ class SaveBestWeights(keras.callbacks.Callback):
             self.best = logs["val_accuracy"]
             with atomic_path(self.path) as tmp:
                 self.model.save_weights(tmp)
+
+
+class StopOnDivergence(keras.callbacks.Callback):
+    """Ends training at the first batch whose running loss is not finite or has grown `factor` times past the
+    phase's first batch: raises a UserError before the epoch is recorded, so the history, the resume state and
+    the best weights keep what came before."""
+
+    def __init__(self, phase: str, advice: str, factor: float = 10.0):
+        super().__init__()
+        self.phase, self.advice, self.factor, self.first = phase, advice, factor, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = float(logs["loss"])
+        self.first = self.first or loss
+        if not math.isfinite(loss) or loss > self.factor * self.first:
+            raise UserError(f"training diverged in phase '{self.phase}', epoch {self.epoch + 1}, batch {batch + 1} "
+                            f"(loss {loss:.4g}, {self.first:.4g} at its start); {self.advice}")
 
 
 class SaveResumeState(keras.callbacks.Callback):
@@ -167,7 +189,9 @@ def train_two_phases(model, cfg, train_ds, val_ds, files: RunFiles, history: dic
             train_ds, validation_data=val_ds, initial_epoch=done, epochs=epochs, shuffle=False,  # train_ds shuffles
             verbose=progress_verbosity(),
             callbacks=[
-                LogLearningRate(),  # first: it adds the LR to the logs the others record
+                StopOnDivergence(phase, f"lower --clr_max (now {cfg.clr_max:g}) or find the bounds with "
+                                        "`python lr_range_test.py`"),
+                LogLearningRate(),  # it adds the LR to the logs the others record
                 SaveResumeState(files, phase),  # before the record: a recorded epoch always has its state
                 RecordEpoch(history, phase, files.history),
                 SaveBestWeights(files.best_weights, best_val_accuracy(history)),

@@ -29,12 +29,19 @@ def trained_run_config(argv: list[str]) -> Config:
 
 
 def run(main) -> None:
-    """Call main(argv); a UserError or Ctrl-C ends the script with one line, not a traceback."""
+    """Call main(argv); a UserError, a refused file operation or Ctrl-C ends the script with one line."""
     try:
         main(sys.argv[1:])
     except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+        fail(str(e))
+    except OSError as e:  # the file system said no: no space left, no permission, a file where a folder goes
+        fail(f"{e.filename or 'a file'}: {e.strerror or e}; check that path (a folder, writable, with free space): "
+             "the files written before are intact")
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to resume", file=sys.stderr)
         sys.exit(130)
+
+
+def fail(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)

@@ -1,9 +1,11 @@
 """Where a run's files live, and how they are written: atomically, so a crash never leaves half a file."""
 
 import csv
+import fcntl
 import io
 import json
 import os
+import socket
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,17 +32,66 @@ class RunFiles:
     predictions = property(lambda self: self.root / "test_predictions.npz")
 
 
+def make_folder(folder) -> Path:
+    """The folder, created if missing; a one-line error if a file has its name."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{folder} is a file, not a folder: move it away or give another path")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @contextmanager
 def atomic_path(path):
-    """Yield a temporary name beside `path`; move it into place only if the block succeeds."""
+    """Yield a temporary name beside `path`; move it into place only if the block succeeds.
+
+    The new file reaches the disk before the rename, and the rename before the block ends (fsync of the file,
+    then of its folder): after a power cut `path` holds the old content or the new, never an empty file.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")  # same suffix: Keras picks formats by it
     try:
         yield tmp
+        sync(tmp)
         os.replace(tmp, path)
+        sync(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def sync(path) -> None:
+    """Flush a file's or a folder's content to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def exclusive_use(folder):
+    """Hold the folder's lock file for the block; while another process holds it, a UserError names that
+    process. The system drops a lock when its holder exits, however it exits, so a killed run's lock is
+    simply taken over."""
+    folder = make_folder(folder)
+    lock = open(folder / ".lock", "a+")  # noqa: SIM115  (held open for the whole block)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "another process"
+        lock.close()
+        raise UserError(f"{folder} is in use by {holder}: wait for it to end, "
+                        "or give another --artifacts_dir") from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"process {os.getpid()} on {socket.gethostname()}")
+    lock.flush()
+    try:
+        yield
+    finally:
+        lock.close()
 
 
 def write_json(path, obj) -> None:
@@ -56,12 +107,15 @@ def require(path, script: str) -> Path:
     return path
 
 
-def read_json(path, script: str):
-    """A JSON artifact written by `script`, with a clear error if it is missing or damaged."""
+def read_json(path, script: str, keys=()) -> dict:
+    """A JSON object written by `script`, holding `keys`, or a one-line error if it is missing or damaged."""
     try:
-        return json.loads(require(path, script).read_text())
-    except json.JSONDecodeError:
-        raise UserError(f"{path} is damaged: run `python {script}` again") from None
+        content = json.loads(require(path, script).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        content = None
+    if not isinstance(content, dict) or not set(keys) <= set(content):
+        raise UserError(f"{path} is damaged: run `python {script}` to write it again")
+    return content
 
 
 RESULT_COLUMNS = ("date", "run", "changed_config", "val_accuracy", "test_accuracy", "train_minutes", "machine")

@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.helpers import as_argv, run_script, tiny_run, write_synthetic_fashion_mnist
+from config import Config
+from tests.helpers import OUTPUT_PATHS, as_argv, run_script, tiny_run, write_synthetic_fashion_mnist
 
 
 @pytest.fixture
@@ -12,8 +13,13 @@ def idx_dir(tmp_path):
 
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory):
-    """train.py once on synthetic data (1 frozen and 3 fine-tuning epochs); the overrides it used. Tests read it
-    or train copies of it in folders of their own; none changes it."""
-    overrides = {**tiny_run(tmp_path_factory.mktemp("run")), "finetune_epochs": "3"}
-    run_script("train.py", as_argv(overrides))
-    return overrides
+    """train.py once on synthetic data (1 frozen and 3 fine-tuning epochs), run from a folder of its own with
+    the default output paths, as a user runs it from the checkout. Returns the overrides that name where
+    everything went. Tests read it, or train copies of it in folders of their own; none changes it."""
+    root = tmp_path_factory.mktemp("run")
+    work = root / "checkout"
+    work.mkdir()
+    overrides = {name: value for name, value in tiny_run(root).items() if name not in OUTPUT_PATHS}
+    overrides["finetune_epochs"] = "3"
+    run_script("train.py", as_argv(overrides), cwd=work)
+    return {**overrides, **{name: str(work / getattr(Config, name)) for name in OUTPUT_PATHS}}

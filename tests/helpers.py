@@ -45,6 +45,9 @@ def write_synthetic_fashion_mnist(folder: Path) -> Path:
     return folder
 
 
+OUTPUT_PATHS = ("artifacts_dir", "visualizations_dir", "exports_dir", "results_file")  # where a run writes
+
+
 def tiny_run(root: Path) -> dict:
     """Command-line overrides for a run that trains in seconds on synthetic data written under `root`."""
     return {
@@ -59,12 +62,13 @@ def as_argv(overrides: dict) -> list[str]:
     return [item for name, value in overrides.items() for item in (f"--{name}", str(value))]
 
 
-def run_script(script: str, argv, check=True, env=None):
-    """Run one of the project's scripts as a user would (`train.py`, or a module such as `bench.seeds`);
-    fail with its output if it fails."""
-    target = [script] if script.endswith(".py") or script.startswith("-") else ["-m", script]
-    result = subprocess.run([sys.executable, *target, *argv], cwd=ROOT, capture_output=True, text=True,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}, timeout=600)
+def run_script(script: str, argv, check=True, env=None, cwd=ROOT):
+    """Run one of the project's scripts as a user would (`train.py`, or a module such as `bench.seeds`), from
+    `cwd`; fail with its output if it fails."""
+    target = [str(ROOT / script)] if script.endswith(".py") else [script] if script == "-c" else ["-m", script]
+    pythonpath = {"PYTHONPATH": str(ROOT)} if cwd != ROOT else {}  # `-m` and `-c` find the project's modules
+    result = subprocess.run([sys.executable, *target, *argv], cwd=cwd, capture_output=True, text=True,
+                            env={**os.environ, **pythonpath, **(env or {})}, timeout=600)
     if check:
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result

@@ -1,4 +1,5 @@
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -72,3 +73,16 @@ def test_machine_info_names_what_ran_the_numbers():
     assert describe_machines(info, info) == describe_machine(info)
     assert describe_machines(jax_box, info) == (f"trained on 16 CPU cores, GPU: NVIDIA H100 80GB HBM3, JAX 0.11.2; "
                                                 f"evaluated on {describe_machine(info)}")
+
+
+def test_an_atomic_write_reaches_the_disk_before_and_after_its_rename(tmp_path, monkeypatch):
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+                        or real_fsync(fd))
+    monkeypatch.setattr(os, "replace", lambda a, b: events.append(("rename", str(b))) or real_replace(a, b))
+    target = tmp_path / "history.json"
+    write_json(target, {"epochs": []})
+    assert [kind for kind, _ in events] == ["fsync", "rename", "fsync"]
+    assert events[0][1].startswith(str(tmp_path / ".tmp-")) and events[1][1] == str(target)
+    assert events[2][1] == str(tmp_path)  # the folder, so the rename itself survives a power cut

@@ -25,8 +25,8 @@ def test_benchmark_writes_all_four_figures(tmp_path):
     out = tmp_path / "results.json"
     argv = ["--sizes", "32", "--steps", "2", "--repeats", "2", "--warmup", "2", "--export", str(export),
             "--run_dir", str(run_dir), "--out", str(out),
-            *as_argv({"data_dir": write_synthetic_fashion_mnist(tmp_path / "data"), "weights": "none",
-                      "batch_size": 16})]
+            *as_argv({"data_dir": write_synthetic_fashion_mnist(tmp_path / "data"), "batch_size": 16,
+                      "architecture": "cnn", "frozen_epochs": 0, "cnn_filters": 4})]  # quick to build
     result = run_script("bench.benchmark", argv)
     assert "pipeline/cached" in result.stdout
 

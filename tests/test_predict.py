@@ -1,4 +1,8 @@
+import io
 import json
+import struct
+import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -57,3 +61,64 @@ def test_predict_without_an_exported_model_says_what_to_run(tmp_path):
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / "a.png")
     with pytest.raises(UserError, match="run `python export_model.py` first"):
         predict.main([str(tmp_path / "a.png"), "--model", str(tmp_path / "none.h5")])
+
+
+def png_header_only(path, width, height):
+    """A PNG that declares its size and holds no pixels: what a decompression bomb shows before it is decoded."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def test_hostile_files_get_one_line_each_and_real_pictures_a_prediction(tmp_path, capsys):
+    model_path = tmp_path / "model.h5"
+    classifier_of(build_model(make_config({"image_size": 32, "weights": None}))).save(model_path)
+    garment = np.asarray(garment_on(background=255, foreground=35))
+    Image.fromarray(garment.astype(np.uint16) * 257).save(tmp_path / "sixteen_bit.png")
+    garment_on(background=255, foreground=35, colour=True).convert("CMYK").save(tmp_path / "cmyk.jpg")
+    frames = [garment_on(255, 35).convert("P"), garment_on(0, 220).convert("P")]
+    frames[0].save(tmp_path / "animated.gif", save_all=True, append_images=frames[1:])
+    hostile = {
+        "bomb.png": png_header_only(tmp_path / "bomb.png", 30_000, 30_000),
+        "huge.png": png_header_only(tmp_path / "huge.png", 8_000, 8_000),
+        "folder": tmp_path / "a_folder",
+        "cut.png": tmp_path / "cut.png",
+        "notes.txt": tmp_path / "notes.txt",
+    }
+    hostile["folder"].mkdir()
+    garment_on(255, 35).save(hostile["cut.png"])
+    hostile["cut.png"].write_bytes(hostile["cut.png"].read_bytes()[:60])
+    hostile["notes.txt"].write_text("not an image")
+    pictures = [tmp_path / name for name in ("sixteen_bit.png", "cmyk.jpg", "animated.gif")]
+
+    with pytest.raises(SystemExit) as status:
+        predict.main([*map(str, pictures), *map(str, hostile.values()), "--model", str(model_path), "--json"])
+    assert status.value.code == 1
+    out = capsys.readouterr()
+    by_file = {Path(r["file"]).name: r for r in json.loads(out.out)}
+    assert all(len(by_file[p.name]["top"]) == 3 for p in pictures)
+    errors = dict(line.split(": ", 2)[1:] for line in out.err.strip().splitlines())
+    assert {Path(path).name for path in errors} == set(hostile) - {"folder"} | {"a_folder"}
+    assert "a decompression bomb" in errors[str(hostile["bomb.png"])]
+    assert "8000x8000 pixels is over the 50,000,000" in errors[str(hostile["huge.png"])]
+    assert "a folder, not a picture" in errors[str(hostile["folder"])]
+    assert errors[str(hostile["cut.png"])].startswith("not a readable image")
+
+
+def test_sixteen_bit_transparent_and_exif_rotated_pictures_are_seen_as_their_8_bit_upright_selves():
+    garment = garment_on(background=255, foreground=35)
+    expected = to_fashion_mnist(garment)
+    sixteen = Image.fromarray(np.asarray(garment).astype(np.uint16) * 257)
+    np.testing.assert_array_equal(to_fashion_mnist(sixteen), expected)
+    backdrop = np.asarray(garment) > 128
+    cutout = Image.fromarray(np.stack([np.where(backdrop, 0, np.asarray(garment))] * 3 + [np.where(backdrop, 0, 255)],
+                                      axis=-1).astype(np.uint8), "RGBA")  # a cut-out: transparent black backdrop
+    np.testing.assert_allclose(to_fashion_mnist(cutout), expected, atol=2)
+    lying = garment.transpose(Image.Transpose.ROTATE_90)  # stored sideways, with EXIF saying "rotate back"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: the camera was turned 90 degrees clockwise
+    buffer = io.BytesIO()
+    lying.save(buffer, "PNG", exif=exif)
+    np.testing.assert_allclose(to_fashion_mnist(Image.open(buffer)), expected, atol=2)

@@ -7,9 +7,11 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
-from models.training import start_or_resume
+import train
+from models.training import RecordEpoch, start_or_resume
 from runkit.files import RunFiles, write_json
 from tests.helpers import ROOT, as_argv, run_script
 
@@ -80,3 +82,52 @@ def test_an_unfinished_run_resumes_unless_fresh_or_its_config_changed(tmp_path, 
     assert files.best_weights.exists() is not fresh  # starting over removes the earlier run's files
     assert start_or_resume(files, {**config, "seed": 1}, 5, fresh=False)["epochs"] == []
     assert json.loads(files.config.read_text())["seed"] == 1
+
+
+class Crash(BaseException):
+    """A kill, as far as the training can tell: nothing after it runs."""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("phase, epoch", [("frozen", 0), ("finetune", 2)])  # the last epoch of each phase
+def test_a_crash_just_after_a_phase_ends_resumes_to_the_uninterrupted_result(trained_run, tmp_path, monkeypatch,
+                                                                             phase, epoch):
+    overrides = {**trained_run, "artifacts_dir": str(tmp_path / "crashed")}
+    record = RecordEpoch.on_epoch_end
+
+    def record_then_crash(self, e, logs=None):
+        record(self, e, logs)
+        if (self.phase, e) == (phase, epoch):
+            raise Crash
+
+    monkeypatch.setattr(RecordEpoch, "on_epoch_end", record_then_crash)
+    with pytest.raises(Crash):
+        train.main(as_argv(overrides))
+    monkeypatch.undo()
+    assert history_of(overrides)["epochs"][-1]["phase"] == phase and not history_of(overrides)["completed"]
+
+    train.main(as_argv(overrides))
+    after, reference = history_of(overrides), history_of(trained_run)
+    assert after["completed"] and len(after["epochs"]) == len(reference["epochs"])
+    for resumed, uninterrupted in zip(after["epochs"], reference["epochs"], strict=True):
+        assert resumed["loss"] == pytest.approx(uninterrupted["loss"], rel=1e-3)
+        assert resumed["val_loss"] == pytest.approx(uninterrupted["val_loss"], rel=1e-3)
+
+
+@pytest.mark.slow
+def test_kills_at_random_moments_end_in_the_uninterrupted_result(trained_run, tmp_path):
+    overrides = {**trained_run, "artifacts_dir": str(tmp_path / "killed")}
+    rng = np.random.default_rng(7)
+    for delay in rng.uniform(4, 8, size=3):  # start-up takes seconds: some kills land before training, most in it
+        process = subprocess.Popen([sys.executable, "train.py", *as_argv(overrides)], cwd=ROOT,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    run_script("train.py", as_argv(overrides))
+    after, reference = history_of(overrides), history_of(trained_run)
+    assert after["completed"]
+    assert [(e["phase"], e["epoch"]) for e in after["epochs"]] == [(e["phase"], e["epoch"])
+                                                                   for e in reference["epochs"]]
+    assert after["epochs"][-1]["loss"] == pytest.approx(reference["epochs"][-1]["loss"], rel=1e-3)
+    assert after["epochs"][-1]["val_loss"] == pytest.approx(reference["epochs"][-1]["val_loss"], rel=1e-3)

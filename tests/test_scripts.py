@@ -2,6 +2,8 @@
 
 import csv
 import json
+import subprocess
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -45,8 +47,8 @@ def test_train_saves_weights_history_and_config(trained_run):
 
 @pytest.mark.slow
 def test_evaluate_visualize_export_round_trip(trained_run):
-    argv = ["--artifacts_dir", trained_run["artifacts_dir"]]
-    out = run_script("evaluate.py", argv).stdout
+    checkout = Path(trained_run["artifacts_dir"]).parent  # where train.py ran with the default paths
+    out = run_script("evaluate.py", [], cwd=checkout).stdout  # no arguments: the run's saved config
     assert "test accuracy" in out
     metrics = json.loads((ROOT / trained_run["artifacts_dir"] / "metrics.json").read_text())
     assert 0 <= metrics["test_accuracy"] <= 1 and metrics["test_images"] == 50
@@ -59,7 +61,7 @@ def test_evaluate_visualize_export_round_trip(trained_run):
         row = list(csv.DictReader(table))[-1]
     assert row["test_accuracy"] == f"{metrics['test_accuracy']:.4f}" and "image_size=32" in row["changed_config"]
 
-    run_script("visualize_results.py", argv)
+    run_script("visualize_results.py", [], cwd=checkout)
     for png in PNGS:
         assert (ROOT / trained_run["visualizations_dir"] / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (ROOT / trained_run["visualizations_dir"] / "report.md").read_text()
@@ -67,7 +69,7 @@ def test_evaluate_visualize_export_round_trip(trained_run):
     assert all(f"]({png})" in report for png in PNGS)  # every figure, linked beside the report
     assert "| Ankle boot |" in report and "| image_size | `32` |" in report
 
-    run_script("export_model.py", argv)
+    run_script("export_model.py", [], cwd=checkout)
     exported = keras.models.load_model(ROOT / trained_run["exports_dir"] / "fashion_mnist_model.h5", compile=False)
     cfg = make_config(json.loads((ROOT / trained_run["artifacts_dir"] / "config.json").read_text()))
     trained = load_trained_classifier(cfg, ROOT / trained_run["artifacts_dir"] / "best.weights.h5")
@@ -83,6 +85,13 @@ def test_evaluate_visualize_export_round_trip(trained_run):
                  "fashion_mnist_model_int8.tflite"):
         assert (exports / name).stat().st_size > 0
     assert all(0 <= r["test_accuracy"] <= 1 and r["latency_ms_one_image"] > 0 for r in rows.values())
+
+    # A user's run leaves the checkout clean: everything the four scripts wrote is in a path git ignores.
+    written = sorted(str(p.relative_to(checkout)) for p in checkout.rglob("*") if p.is_file())
+    assert {path.split("/")[0] for path in written} == {"artifacts", "visualizations", "exports", "runs"}
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", "--stdin"], input="\n".join(written), cwd=ROOT,
+                             capture_output=True, text=True).stdout.split()
+    assert sorted(ignored) == written
 
 
 @pytest.mark.slow
@@ -110,3 +119,4 @@ def test_bad_data_and_bad_config_are_refused_before_training(argv, message, tmp_
 @pytest.mark.slow
 def test_a_user_error_ends_the_script_with_one_line_and_exit_2():
     assert_one_line_error(run_script("train.py", ["--dropuot", "0.1"], check=False), "did you mean --dropout")
+
