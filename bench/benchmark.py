@@ -25,14 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from runkit import cli  # first: it quiets TensorFlow's start-up
+from data import load_fashion_mnist, make_dataset, split_train_val  # first: it imports TensorFlow quietly
 import keras
 import tensorflow as tf
 
-from data import load_fashion_mnist, make_dataset, split_train_val
 from models.classifier import build_model, classifier_of, classifier_parts, is_transfer_learning, unfreeze_base
 from models.portable import latencies_ms
 from models.training import compile_for_training
+from runkit import cli
 from runkit.errors import UserError
 from runkit.files import write_json
 from runkit.machine import describe_machine, machine_info

@@ -1,8 +1,10 @@
 """What a number was measured on, and which optional frameworks this machine has."""
 
+import functools
 import os
 import platform
 import sys
+from contextlib import contextmanager
 
 
 def machine_info() -> dict:
@@ -35,14 +37,35 @@ def machine_info() -> dict:
     return info
 
 
+@functools.cache
 def optional_tensorflow():
     """The tensorflow module where it is installed, else None: Keras on JAX or PyTorch alone (a GPU box with
-    JAX only) trains, evaluates and exports the .h5 without it; what needs it is skipped with a note."""
-    try:
-        import tensorflow
-    except ImportError:
-        return None
+    JAX only) trains, evaluates and exports the .h5 without it; what needs it is skipped with a note.
+
+    It is imported with the process's stderr pointed at /dev/null, and its devices listed (when the GPU check
+    prints): TensorFlow 2.19 and later print their C++ start-up lines (oneDNN notices, a failed `cuInit` on a
+    machine without a GPU) before they read TF_CPP_MIN_LOG_LEVEL (tensorflow/tensorflow#100442).
+    """
+    with native_stderr_silenced():
+        try:
+            import tensorflow
+        except ImportError:
+            return None
+        tensorflow.config.list_physical_devices()
     return tensorflow
+
+
+@contextmanager
+def native_stderr_silenced():
+    """File descriptor 2, where C++ code writes, goes to /dev/null inside the block."""
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def describe_machine(info: dict) -> str:

@@ -51,7 +51,7 @@ def test_missing_and_damaged_artifacts_name_the_script_to_run(tmp_path):
     with pytest.raises(UserError, match="run `python train.py` first"):
         read_json(tmp_path / "history.json", "train.py")
     (tmp_path / "metrics.json").write_text("{trunc")
-    with pytest.raises(UserError, match="damaged: run `python evaluate.py` again"):
+    with pytest.raises(UserError, match="damaged: run `python evaluate.py` to write it again"):
         read_json(tmp_path / "metrics.json", "evaluate.py")
 
 
