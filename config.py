@@ -47,7 +47,7 @@ class Config:
     jit_compile: bool = False  # force XLA on the training step; False: Keras decides (XLA on GPUs, not on CPUs)
     label_smoothing: float = 0.0  # share of each target spread over all classes (Szegedy et al. 2016)
     # --- where training runs (tf.distribute; see models/distribute.py and docs/scaling.md) ---
-    strategy: str = "default"  # default (one device); TensorFlow only: mirrored (all local GPUs), multi_worker
+    strategy: str = "default"  # default: one device; TF: mirrored (local GPUs), multi_worker; JAX: data_parallel
     scale_lr: bool = True  # multiply the LR bounds by the number of replicas (linear scaling rule)
     # --- cyclical learning rate (Smith 2017), a function of the step; bounds from the LR range test ---
     clr_min: float = 4e-5  # lower LR bound
@@ -89,7 +89,7 @@ ARCHITECTURE_FIELDS = ("architecture", "image_size", "alpha", "cnn_filters", "vi
 ARCHITECTURES = ("mobilenet_v2", "cnn", "vit")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 CLR_POLICIES = ("triangular", "triangular2", "exp_range")
-STRATEGIES = ("default", "mirrored", "multi_worker")
+STRATEGIES = ("default", "mirrored", "multi_worker", "data_parallel")
 
 
 def validate(cfg: Config) -> Config:

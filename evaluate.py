@@ -11,7 +11,7 @@ import numpy as np
 from runkit import cli
 from config import Config
 from data import CLASS_NAMES, load_fashion_mnist, make_dataset, split_train_val
-from models.classifier import load_trained_classifier
+from models.classifier import load_trained_classifier, with_flip_averaging
 from models.evaluation import calibration_report, evaluate_classifier
 from models.training import best_val_accuracy
 from runkit.files import RunFiles, append_result, atomic_path, read_json, require, write_json
@@ -22,10 +22,19 @@ def main(argv: list[str]) -> None:
     cfg = cli.trained_run_config(argv)
     files = RunFiles(cfg.artifacts_dir)
     history = read_json(files.history, "train.py", keys=("epochs", "completed", "run"))
-    classifier = load_trained_classifier(cfg, require(files.best_weights, "train.py"))
+    single_view = load_trained_classifier(dataclasses.replace(cfg, tta_flip=False),
+                                          require(files.best_weights, "train.py"))
+    views = {"single_view": single_view, "flip_averaged": with_flip_averaging(single_view)}
+    chosen = "flip_averaged" if cfg.tta_flip else "single_view"  # what the config exports and reports
+    classifier = views[chosen]
     ((images, labels), (x_test, y_test)), source = load_fashion_mnist(cfg.data_dir)
 
-    metrics, probs = evaluate_classifier(classifier, make_dataset(x_test, y_test, cfg.batch_size), y_test, CLASS_NAMES)
+    test_ds = make_dataset(x_test, y_test, cfg.batch_size)
+    metrics, probs = evaluate_classifier(classifier, test_ds, y_test, CLASS_NAMES)
+    metrics["test_accuracy_by_view"] = {
+        name: metrics["test_accuracy"] if name == chosen else float(np.mean(view.predict(test_ds, verbose=0)
+                                                                            .argmax(axis=1) == y_test))
+        for name, view in views.items()}
     # The temperature is fitted on the validation split (the same one training held out), never on the test set.
     _, (x_val, y_val) = split_train_val(images, labels, cfg.val_fraction, cfg.seed)
     metrics["calibration"] = calibration_report(classifier.predict(make_dataset(x_val, y_val, cfg.batch_size),
@@ -56,8 +65,10 @@ def main(argv: list[str]) -> None:
     })
 
     print(metrics["report_text"])
-    print(f"test accuracy {metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f} "
-          f"on {len(y_test)} images (best validation accuracy {metrics['best_val_accuracy']:.4f})")
+    by_view = metrics["test_accuracy_by_view"]
+    print(f"test accuracy {metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f} on {len(y_test)} images "
+          f"(flip-averaged {by_view['flip_averaged']:.4f}, single view {by_view['single_view']:.4f}; "
+          f"best validation accuracy {metrics['best_val_accuracy']:.4f})")
     calibration = metrics["calibration"]
     print(f"expected calibration error {calibration['ece']:.4f}; {calibration['ece_scaled']:.4f} with temperature "
           f"{calibration['temperature']:.3f} fitted on the validation split")

@@ -3,8 +3,9 @@
 The exported model takes raw 28x28x1 pixels (0-255, black background) and returns 10 softmax
 probabilities in the order of data.CLASS_NAMES. It has no augmentation layers and loads with
 `keras.models.load_model(path)`; the script reloads it and checks its predictions before keeping it.
-Beside it: the native .keras file, a TensorFlow SavedModel and TFLite float16 and int8 models, each
-checked on the test set (size, accuracy, agreement with Keras, one-image latency) in exports.json.
+Beside it: the native .keras file, a TensorFlow SavedModel, an ONNX file and TFLite float16 and int8
+models, each checked on the test set (size, accuracy, agreement with Keras, one-image latency) in
+exports.json, and MODEL_CARD.md, which says what the model is for and how well it does (needs evaluate.py).
 """
 
 import dataclasses
@@ -15,8 +16,9 @@ from data import CLASS_NAMES, load_fashion_mnist
 from models.classifier import architecture_module, load_trained_classifier
 from models.export import export_checked
 from models.portable import export_all
-from runkit.files import RunFiles, require, write_json
+from runkit.files import RunFiles, atomic_path, read_json, require, write_json
 from runkit.machine import machine_info, optional_tensorflow
+from visualizations import model_card
 
 CHECK_IMAGES = 512
 
@@ -24,7 +26,9 @@ CHECK_IMAGES = 512
 def main(argv: list[str]) -> None:
     cfg = cli.trained_run_config(argv)
     files = RunFiles(cfg.artifacts_dir)
+    history = read_json(files.history, "train.py", keys=("epochs", "run"))
     classifier = load_trained_classifier(cfg, require(files.best_weights, "train.py"))
+    metrics = read_json(files.metrics, "evaluate.py", keys=("test_accuracy_by_view", "calibration", "per_class"))
     ((images, _), (x_test, y_test)), _ = load_fashion_mnist(cfg.data_dir)
     x_test = x_test[..., None]
 
@@ -45,7 +49,10 @@ def main(argv: list[str]) -> None:
         size = "" if r["size_mb"] is None else f"{r['size_mb']:.2f}"
         print(f"{r['format']:20} {size:>6} {r['test_accuracy']:9.4f} {r['agreement_with_keras']:8.4f} "
               f"{r['latency_ms_one_image']:11.2f}")
-    print(f"wrote {folder}/: {', '.join(r['format'] for r in rows[1:])} and exports.json")
+    card = folder / "MODEL_CARD.md"
+    with atomic_path(card) as tmp:
+        tmp.write_text(model_card.render(dataclasses.asdict(cfg), history, metrics, rows))
+    print(f"wrote {folder}/: {', '.join(r['format'] for r in rows[1:])}, exports.json and {card.name}")
     if optional_tensorflow() is None:
         print("SavedModel and TFLite exports need TensorFlow, which is not installed here: skipped")
 

@@ -2,6 +2,7 @@
 
     python predict.py shirt.jpg boot.png            # top 3 classes with probabilities
     python predict.py photos/*.jpg --top_k 1 --json  # machine-readable output
+    python predict.py shirt.jpg --model exports/fashion_mnist_model.onnx   # through ONNX Runtime
 
 Any size, colour or grayscale, garment light-on-dark or dark-on-light: each file is converted like the
 training data (grayscale, the data set's polarity, fitted into 28x28). A file that is not an image gets
@@ -18,6 +19,7 @@ import numpy as np
 from runkit import cli
 from data import CLASS_NAMES
 from data.images import load_image
+from models.portable import onnx_runner
 from runkit.errors import UserError
 from runkit.files import require
 
@@ -27,6 +29,16 @@ DEFAULT_MODEL = Path("exports/fashion_mnist_model.h5")
 def top_classes(probs: np.ndarray, k: int) -> list[dict]:
     order = np.argsort(-probs)[:k]
     return [{"class": CLASS_NAMES[i], "probability": float(probs[i])} for i in order]
+
+
+def model_runner(path: Path):
+    """Probabilities for a batch of raw pixels from an exported model: ONNX through ONNX Runtime, else Keras."""
+    if path.suffix == ".onnx":
+        return onnx_runner(path)
+    import keras
+
+    model = keras.models.load_model(path, compile=False)
+    return lambda pixels: model.predict(pixels, verbose=0)
 
 
 def main(argv: list[str]) -> None:
@@ -45,10 +57,7 @@ def main(argv: list[str]) -> None:
             print(f"error: {e}", file=sys.stderr)
             results.append({"file": str(path), "error": str(e)})
     if loaded:
-        import keras  # after the files are checked: loading TensorFlow takes seconds
-
-        model = keras.models.load_model(require(args.model, "export_model.py"), compile=False)
-        probs = model.predict(np.stack(list(loaded.values()))[..., None], verbose=0)
+        probs = model_runner(require(args.model, "export_model.py"))(np.stack(list(loaded.values()))[..., None])
         results += [{"file": str(path), "top": top_classes(p, args.top_k)}
                     for path, p in zip(loaded, probs, strict=True)]
 

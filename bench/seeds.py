@@ -2,9 +2,10 @@
 
     python -m bench.seeds results/quick_seed42 results/quick_seed1 results/quick_seed2
 
-Each RUN_DIR holds the metrics.json that evaluate.py wrote (and metrics_no_tta.json, the same weights
-evaluated with --tta_flip false, where present). The runs must differ only by seed and by where their
-files are, so the spread is the seed's. Prints a Markdown table and, with --out, writes it as JSON.
+Each RUN_DIR holds the metrics.json that evaluate.py wrote, with the single-view accuracy beside the
+flip-averaged one (older runs: metrics_no_tta.json, the same weights evaluated with --tta_flip false).
+The runs must differ only by seed and by where their files are, so the spread is the seed's. Prints a
+Markdown table and, with --out, writes it as JSON.
 """
 
 import argparse
@@ -29,7 +30,9 @@ def read_run(folder: Path) -> dict:
     config = dataclasses.asdict(make_config(base=metrics["config"]))
     row = {"run": str(folder), "seed": config["seed"], "config": config,
            **{k: metrics[k] for k in ("test_accuracy", "best_val_accuracy", "train_minutes")}}
-    if (folder / "metrics_no_tta.json").exists():
+    if "test_accuracy_by_view" in metrics:
+        row["test_accuracy_no_tta"] = metrics["test_accuracy_by_view"]["single_view"]
+    elif (folder / "metrics_no_tta.json").exists():  # runs evaluated before evaluate.py reported both views
         row["test_accuracy_no_tta"] = read_json(folder / "metrics_no_tta.json", "evaluate.py --tta_flip false")[
             "test_accuracy"]
     return row
@@ -80,4 +83,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    cli.run(main)
+    cli.run(main, announce_machine=False)  # reads files only

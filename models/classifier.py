@@ -107,14 +107,15 @@ def load_trained_classifier(cfg, weights_path) -> keras.Model:
 def with_flip_averaging(classifier: keras.Model) -> keras.Model:
     """The classifier's probabilities averaged over each image and its mirror image (test-time augmentation).
 
-    The mirror is a fixed anti-diagonal 0/1 matrix applied over the width axis by a frozen Dense layer:
-    stock layers only, so the model still exports to .h5 and reloads with safe_mode.
+    The mirror is a fixed anti-diagonal 0/1 matrix applied over the width axis (the last one once the channel
+    axis is dropped) by a frozen Dense layer: stock layers only, so the model still exports to .h5 and reloads
+    with safe_mode, and no transpose (oneDNN has none for the raw uint8 batches, and says so on stderr).
     """
     inputs = keras.Input(INPUT_SHAPE, name="pixels")
-    width = INPUT_SHAPE[1]
+    height, width, _ = INPUT_SHAPE
     mirror = layers.Dense(width, use_bias=False, trainable=False, name="mirror")
-    x = layers.Permute((1, 3, 2), name="width_last")(inputs)
-    x = layers.Permute((1, 3, 2), name="width_back")(mirror(x))
+    x = layers.Reshape((height, width), name="width_last")(inputs)
+    x = layers.Reshape(INPUT_SHAPE, name="channel_back")(mirror(x))
     mirror.set_weights([np.eye(width, dtype="float32")[::-1]])
     probs = layers.Average(name="mean_of_views")([classifier(inputs), classifier(x)])
     return keras.Model(inputs, probs, name="classifier_tta")

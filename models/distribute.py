@@ -1,8 +1,10 @@
-"""Where training runs: one device, all local GPUs, or many workers, on TensorFlow's own tf.distribute.
+"""Where training runs: one device, all local devices, or many workers (TensorFlow's tf.distribute; on JAX,
+Keras' distribution API).
 
     --strategy default        one device (Keras' default; any backend)
     --strategy mirrored       MirroredStrategy over every local GPU (without GPUs: every logical CPU device)
     --strategy multi_worker   MultiWorkerMirroredStrategy; each worker reads its role from the TF_CONFIG variable
+    --strategy data_parallel  on JAX: keras.distribution.DataParallel over every local device
 
 `batch_size` is per replica: the global batch is batch_size x replicas, and the cyclical LR bounds are scaled
 by the number of replicas (`scale_lr`, the linear scaling rule of Goyal et al. 2017). Only the chief writes
@@ -50,9 +52,16 @@ def make_distribution(name: str) -> Distribution:
     if name == "default":
         return Distribution(None)
     backend = keras.backend.backend()
+    if name == "data_parallel":
+        if backend != "jax":
+            raise UserError(f"strategy=data_parallel is Keras' distribution API on JAX, and Keras runs on {backend} "
+                            "here: set KERAS_BACKEND=jax, or use --strategy mirrored on TensorFlow")
+        devices = keras.distribution.list_devices()
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+        return Distribution(None, replicas=len(devices))
     if backend != "tensorflow":  # the strategy would scale batch and LR while nothing is distributed
         raise UserError(f"strategy={name} is TensorFlow's tf.distribute, and Keras runs on {backend} here: "
-                        "set KERAS_BACKEND=tensorflow, or use --strategy default")
+                        "set KERAS_BACKEND=tensorflow, or use --strategy default (data_parallel on JAX)")
     import tensorflow as tf
 
     if name == "mirrored":

@@ -1,5 +1,5 @@
-"""Portable exports beside the .h5: native .keras, a TensorFlow SavedModel, TFLite float16 and int8
-(the last three where TensorFlow is installed).
+"""Portable exports beside the .h5: native .keras, a TensorFlow SavedModel, ONNX, TFLite float16 and int8
+(all but .keras where TensorFlow is installed).
 
 Each file is reloaded through its own runtime and checked against the Keras model on the test set:
 size, test accuracy, agreement of the predicted class with Keras, and single-image latency.
@@ -17,9 +17,6 @@ from runkit.files import atomic_path
 from runkit.machine import optional_tensorflow
 
 tf = optional_tensorflow()
-# TensorFlow's own int8 tools (QuantizationDebugger) run this interpreter too; its successor is LiteRT's
-# (the ai_edge_litert package), which TensorFlow's converter does not need. Its deprecation notice is noise here.
-warnings.filterwarnings("ignore", message=r"\s*Warning: tf.lite.Interpreter is deprecated")
 
 REPRESENTATIVE_IMAGES = 300  # training images that calibrate the int8 ranges (never test images)
 BATCH = 250  # images per prediction call when checking an export on the test set
@@ -27,7 +24,7 @@ BATCH = 250  # images per prediction call when checking an export on the test se
 
 def export_all(classifier: keras.Model, folder, calibration_images, x_test, y_test,
                int8_float_layers=()) -> list[dict]:
-    """Write the four formats into `folder` and return one checked row per format (the Keras model first);
+    """Write the formats into `folder` and return one checked row per format (the Keras model first);
     only .keras without TensorFlow.
 
     `int8_float_layers`: name prefixes of the layers the int8 model keeps in float (the backbone says which).
@@ -57,6 +54,12 @@ def export_all(classifier: keras.Model, folder, calibration_images, x_test, y_te
         return loaded.serve(tf.constant(x))
     rows.append(row("SavedModel", saved_model, predict_in_batches(serve, x_test), reference, y_test,
                     single_image_ms(serve)))
+
+    path = folder / "fashion_mnist_model.onnx"
+    with atomic_path(path) as tmp:
+        classifier.export(str(tmp), format="onnx", verbose=False)  # through tf2onnx
+    rows.append(row("ONNX", path, predict_in_batches(onnx_runner(path), x_test), reference, y_test,
+                    single_image_ms(onnx_runner(path))))
 
     converted = {"float16": float16_model(saved_model),
                  "int8": int8_model(saved_model, calibration_images, int8_float_layers)}
@@ -93,9 +96,11 @@ def int8_model(saved_model, images, float_layers=()) -> bytes:
         return converter.convert()
     converter.target_spec.supported_ops.append(tf.lite.OpsSet.TFLITE_BUILTINS)
     options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=keep_float)  # selective quantisation
-    debugger = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_dataset=representative,
-                                                         debug_options=options)
-    return debugger.get_nondebug_quantized_model()
+    with warnings.catch_warnings():  # the debugger runs TensorFlow's deprecated interpreter: its notice is noise
+        warnings.filterwarnings("ignore", message=r"\s*Warning: tf.lite.Interpreter is deprecated")
+        debugger = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_dataset=representative,
+                                                             debug_options=options)
+        return debugger.get_nondebug_quantized_model()
 
 
 def ops_of_layers(float_model: bytes, layer_prefixes) -> list[str]:
@@ -106,12 +111,30 @@ def ops_of_layers(float_model: bytes, layer_prefixes) -> list[str]:
     def from_layer(path):
         return any(part.startswith(tuple(layer_prefixes)) for part in path.split("/"))
 
-    tensors = tf.lite.Interpreter(model_content=float_model).get_tensor_details()
+    tensors = tflite_interpreter(model_content=float_model).get_tensor_details()
     return [t["name"] for t in tensors if any(from_layer(p) for p in t["name"].split(";"))]
 
 
+def onnx_runner(path):
+    """Probabilities from the ONNX file through ONNX Runtime (on the CPU), for any batch of raw pixels."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return lambda x: session.run(None, {name: np.asarray(x, "float32")})[0]
+
+
+def tflite_interpreter(**model):
+    """LiteRT's interpreter where the ai_edge_litert package is installed, else TensorFlow's (deprecated)."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        Interpreter = tf.lite.Interpreter
+    return Interpreter(**model)
+
+
 def tflite_runner(path, batch: int):
-    interpreter = tf.lite.Interpreter(model_path=str(path))
+    interpreter = tflite_interpreter(model_path=str(path))
     interpreter.resize_tensor_input(interpreter.get_input_details()[0]["index"], [batch, 28, 28, 1])
     interpreter.allocate_tensors()
     input_index = interpreter.get_input_details()[0]["index"]

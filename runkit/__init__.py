@@ -2,4 +2,5 @@
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ log lines (see machine.optional_tensorflow)
+# TensorFlow's C++ info and warnings; its errors still show (and see machine.optional_tensorflow)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

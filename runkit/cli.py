@@ -5,6 +5,7 @@ import sys
 from config import ARCHITECTURE_FIELDS, Config, make_config, parse_overrides
 from runkit.errors import UserError
 from runkit.files import RunFiles, read_json
+from runkit.machine import describe_machine, machine_info
 
 
 def new_run_config(argv: list[str]) -> Config:
@@ -28,9 +29,13 @@ def trained_run_config(argv: list[str]) -> Config:
     return make_config(overrides, base=saved)
 
 
-def run(main) -> None:
-    """Call main(argv); a UserError, a refused file operation or Ctrl-C ends the script with one line."""
+def run(main, announce_machine: bool = True) -> None:
+    """Call main(argv), first saying on stderr what it runs on; a UserError, a refused file operation or Ctrl-C
+    ends the script with one line."""
     try:
+        if announce_machine:
+            info = machine_info()
+            print(f"running on {describe_machine(info)}, Keras {info['keras']}", file=sys.stderr, flush=True)
         main(sys.argv[1:])
     except UserError as e:
         fail(str(e))

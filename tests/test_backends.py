@@ -2,6 +2,7 @@
 
 import json
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -67,3 +68,19 @@ def test_a_run_trained_on_jax_is_read_by_the_scripts_on_tensorflow(tmp_path):
     run_script("evaluate.py", ["--artifacts_dir", overrides["artifacts_dir"]])
     metrics = json.loads((tmp_path / "artifacts" / "metrics.json").read_text())
     assert metrics["machine"]["backend"] == "tensorflow" and metrics["test_images"] == 50
+
+
+@pytest.mark.slow
+def test_data_parallel_over_two_cpu_devices_matches_one_device(tmp_path):
+    deterministic = {"dropout": "0", "horizontal_flip": "false"}  # the same steps computed two ways
+    single = {**tiny_run(tmp_path), **CNN, **deterministic, "batch_size": "32"}
+    run_script("train.py", as_argv(single), env=ON_JAX)
+    parallel = {**single, "strategy": "data_parallel", "batch_size": "16", "scale_lr": "false",
+                "artifacts_dir": str(tmp_path / "parallel")}
+    run_script("train.py", as_argv(parallel), env={**ON_JAX, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"})
+    one, two = (json.loads((Path(o["artifacts_dir"]) / "history.json").read_text()) for o in (single, parallel))
+    assert two["run"]["distribution"] == {"strategy": "data_parallel", "replicas": 2, "workers": 1,
+                                          "global_batch_size": 32, "lr_scale": 1.0}
+    for a, b in zip(one["epochs"], two["epochs"], strict=True):
+        assert b["loss"] == pytest.approx(a["loss"], rel=1e-3)
+        assert b["val_loss"] == pytest.approx(a["val_loss"], rel=1e-3)

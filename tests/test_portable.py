@@ -7,7 +7,7 @@ import tensorflow as tf
 from config import make_config
 from models import mobilenet_v2, portable
 from models.classifier import build_model, classifier_of
-from models.portable import int8_model, ops_of_layers, predict_in_batches, tflite_runner
+from models.portable import int8_model, ops_of_layers, predict_in_batches, tflite_interpreter, tflite_runner
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def saved_model(tmp_path_factory):
 def dtypes_of(model_bytes: bytes, layer_prefixes) -> set[str]:
     """The dtypes of the ops (output tensors) that come from the named layers."""
     names = set(ops_of_layers(model_bytes, layer_prefixes))
-    details = tf.lite.Interpreter(model_content=model_bytes).get_tensor_details()
+    details = tflite_interpreter(model_content=model_bytes).get_tensor_details()
     return {np.dtype(t["dtype"]).name for t in details if t["name"] in names}
 
 

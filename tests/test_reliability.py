@@ -160,7 +160,8 @@ def test_a_full_disk_during_a_save_ends_in_one_line_and_keeps_the_earlier_file(t
     with pytest.raises(SystemExit) as exit_status:
         cli.run(lambda argv: write_json(target, {"epochs": [1, 2]}))
     assert exit_status.value.code == 2
-    [line] = capsys.readouterr().err.splitlines()
+    announced, line = capsys.readouterr().err.splitlines()  # what it runs on, then the one error line
+    assert announced.startswith("running on ")
     assert line.startswith(f"error: {tmp_path}/.tmp-") and "No space left on device" in line
     monkeypatch.undo()
     assert json.loads(target.read_text()) == {"epochs": [1]}

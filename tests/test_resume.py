@@ -1,4 +1,5 @@
-"""Resuming after a hard kill, and repeatability: the same seed and config give the same run."""
+"""Resuming after a hard kill or a crash at a phase's end gives the uninterrupted run; comparing every epoch
+with the shared trained run also shows that the same seed and config give the same run."""
 
 import json
 import os
@@ -34,16 +35,6 @@ def kill_after_epochs(overrides, epochs: int) -> dict:
     process.send_signal(signal.SIGKILL)
     process.wait()
     return json.loads(path.read_text())
-
-
-@pytest.mark.slow
-def test_same_seed_and_config_give_the_same_run(trained_run, tmp_path):
-    again = {**trained_run, "artifacts_dir": str(tmp_path / "again")}
-    run_script("train.py", as_argv(again))
-    first, second = history_of(trained_run), history_of(again)
-    assert [e["val_accuracy"] for e in second["epochs"]] == pytest.approx(
-        [e["val_accuracy"] for e in first["epochs"]], abs=0.001)
-    assert [e["loss"] for e in second["epochs"]] == pytest.approx([e["loss"] for e in first["epochs"]], rel=1e-3)
 
 
 @pytest.mark.slow

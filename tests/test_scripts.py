@@ -8,6 +8,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import evaluate
@@ -15,7 +16,10 @@ import export_model
 import train
 import visualize_results
 from config import make_config
+from data import CLASS_NAMES
+from data.images import load_image
 from models.classifier import load_trained_classifier
+from models.portable import onnx_runner
 from runkit.errors import UserError
 from tests.helpers import ROOT, assert_one_line_error, run_script
 
@@ -52,6 +56,8 @@ def test_evaluate_visualize_export_round_trip(trained_run):
     assert "test accuracy" in out
     metrics = json.loads((ROOT / trained_run["artifacts_dir"] / "metrics.json").read_text())
     assert 0 <= metrics["test_accuracy"] <= 1 and metrics["test_images"] == 50
+    assert metrics["test_accuracy_by_view"]["flip_averaged"] == metrics["test_accuracy"]  # tta_flip is on
+    assert 0 <= metrics["test_accuracy_by_view"]["single_view"] <= 1
     assert np.array(metrics["confusion_matrix"]).sum() == 50
     assert set(metrics["per_class"]) >= {"T-shirt/top", "Ankle boot"}
     calibration = metrics["calibration"]
@@ -79,12 +85,28 @@ def test_evaluate_visualize_export_round_trip(trained_run):
 
     exports = ROOT / trained_run["exports_dir"]
     rows = {r["format"]: r for r in json.loads((exports / "exports.json").read_text())["exports"]}
-    assert set(rows) == {"keras (in memory)", ".keras", "SavedModel", "TFLite float16", "TFLite int8"}
+    assert set(rows) == {"keras (in memory)", ".keras", "SavedModel", "ONNX", "TFLite float16", "TFLite int8"}
     assert rows[".keras"]["agreement_with_keras"] == rows["SavedModel"]["agreement_with_keras"] == 1.0
-    for name in ("fashion_mnist_model.keras", "saved_model/saved_model.pb", "fashion_mnist_model_float16.tflite",
-                 "fashion_mnist_model_int8.tflite"):
+    for name in ("fashion_mnist_model.keras", "saved_model/saved_model.pb", "fashion_mnist_model.onnx",
+                 "fashion_mnist_model_float16.tflite", "fashion_mnist_model_int8.tflite"):
         assert (exports / name).stat().st_size > 0
     assert all(0 <= r["test_accuracy"] <= 1 and r["latency_ms_one_image"] > 0 for r in rows.values())
+    np.testing.assert_allclose(onnx_runner(exports / "fashion_mnist_model.onnx")(pixels),
+                               exported.predict(pixels, verbose=0), atol=1e-5)  # ONNX Runtime gives Keras' numbers
+
+    card = (exports / "MODEL_CARD.md").read_text()
+    assert "## Intended use" in card and "## Known failure modes" in card
+    assert f"| test accuracy, single view | {metrics['test_accuracy_by_view']['single_view']:.4f} |" in card
+    assert sum(f"| {name} | " in card for name in CLASS_NAMES) == 10 and "| ONNX | " in card
+
+    picture = checkout / "runs" / "picture.png"
+    Image.fromarray(pixels[0, ..., 0].astype("uint8")).save(picture)
+    out = run_script("predict.py", ["runs/picture.png", "--model", "exports/fashion_mnist_model.onnx", "--json"],
+                     cwd=checkout).stdout
+    [result] = json.loads(out)
+    as_seen = load_image(picture)[None, ..., None].astype("float32")  # the picture as predict.py converts it
+    assert result["top"][0]["probability"] == pytest.approx(float(exported.predict(as_seen, verbose=0).max()),
+                                                              abs=1e-5)
 
     # A user's run leaves the checkout clean: everything the four scripts wrote is in a path git ignores.
     written = sorted(str(p.relative_to(checkout)) for p in checkout.rglob("*") if p.is_file())

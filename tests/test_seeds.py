@@ -10,19 +10,23 @@ from config import Config
 from tests.helpers import assert_one_line_error, run_script
 
 
-def write_run(folder, seed, test, val, no_tta=None, **changes):
+def write_run(folder, seed, test, val, no_tta=None, old_format=False, **changes):
+    """metrics.json as evaluate.py writes it, the single-view accuracy inside; or, for a run evaluated before
+    that (`old_format`), in a metrics_no_tta.json beside it."""
     config = {**dataclasses.asdict(Config()), "seed": seed, "artifacts_dir": str(folder), **changes}
     folder.mkdir(parents=True)
     metrics = {"config": config, "test_accuracy": test, "best_val_accuracy": val, "train_minutes": 10.0 + seed}
-    (folder / "metrics.json").write_text(json.dumps(metrics))
-    if no_tta is not None:
+    if no_tta is not None and old_format:
         (folder / "metrics_no_tta.json").write_text(json.dumps({**metrics, "test_accuracy": no_tta}))
+    elif no_tta is not None:
+        metrics["test_accuracy_by_view"] = {"flip_averaged": test, "single_view": no_tta}
+    (folder / "metrics.json").write_text(json.dumps(metrics))
     return str(folder)
 
 
 def test_mean_and_sample_std_over_seeds(tmp_path):
-    runs = [write_run(tmp_path / f"s{seed}", seed, test, 0.95, no_tta=test - 0.002)
-            for seed, test in ((42, 0.93), (1, 0.94), (2, 0.95))]
+    runs = [write_run(tmp_path / f"s{seed}", seed, test, 0.95, no_tta=test - 0.002, old_format=seed == 2)
+            for seed, test in ((42, 0.93), (1, 0.94), (2, 0.95))]  # both ways of recording the single view
     out = tmp_path / "seeds.json"
     result = run_script("bench.seeds", [*runs, "--out", str(out)])
     summary = json.loads(out.read_text())

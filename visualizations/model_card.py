@@ -1,0 +1,58 @@
+"""The model card written beside the exports (Mitchell et al. 2019): what the model is for, what it was
+trained and evaluated on, how well it does per class, and where it fails; every number from the run's files."""
+
+from data import CLASS_NAMES
+from runkit.machine import describe_machines
+
+
+def render(config: dict, history: dict, metrics: dict, exports: list[dict]) -> str:
+    """Markdown for a run's config, its history (train.py), metrics (evaluate.py) and checked exports."""
+    calibration, by_view = metrics["calibration"], metrics["test_accuracy_by_view"]
+    confusions = "; ".join(f"{c['true']} taken for {c['predicted']} ({c['count']} of "
+                           f"{metrics['per_class'][c['true']]['support']:,.0f})"
+                           for c in metrics["top_confusions"][:3]) or "none"
+    sizes = {r["format"]: "" if r["size_mb"] is None else f"{r['size_mb']:.2f}" for r in exports}
+    lines = [
+        f"# Model card: Fashion-MNIST classifier ({config['architecture']}, {config['image_size']} px)", "",
+        "## Intended use", "",
+        "Classifying a picture of one clothing item into the ten Fashion-MNIST classes "
+        f"({', '.join(CLASS_NAMES)}), for teaching, research and demos. Input: raw 28x28x1 pixels 0-255, the "
+        "garment light on a black background, centred, as in the data set (`predict.py` converts other "
+        "pictures); output: ten probabilities in that order. Not for decisions about people.", "",
+        "## Training data", "",
+        f"Fashion-MNIST (Xiao et al. 2017; read from `{metrics['data_source']}`): {history['run']['train_images']:,} "
+        f"training images, {config['val_fraction']:.0%} of the official 60,000 held out (stratified, seed "
+        f"{config['seed']}) for validation, which chose the weights; the official 10,000 test images were used "
+        "for the numbers below only.", "",
+        "## Training", "",
+        f"- command: `{metrics['train_command']}`",
+        f"- backbone: {config['architecture']}, weights `{config['weights']}`; {len(history['epochs'])} epochs, "
+        f"{metrics['train_minutes']:.1f} min on {describe_machines(history['run']['machine'], metrics['machine'])}",
+        "", "## Evaluation (official test set)", "",
+        "| | value |", "|---|---|",
+        f"| test accuracy, flip-averaged (two views) | {by_view['flip_averaged']:.4f} |",
+        f"| test accuracy, single view | {by_view['single_view']:.4f} |",
+        f"| test loss (the exported view) | {metrics['test_loss']:.4f} |",
+        f"| best validation accuracy | {metrics['best_val_accuracy']:.4f} |",
+        f"| expected calibration error (15 bins) | {calibration['ece']:.4f}; {calibration['ece_scaled']:.4f} at "
+        f"temperature {calibration['temperature']:.3f} (fitted on validation, not applied to the exports) |", "",
+        "| class | precision | recall | F1 |", "|---|---|---|---|",
+        *(f"| {name} | {row['precision']:.4f} | {row['recall']:.4f} | {row['f1-score']:.4f} |"
+          for name, row in metrics["per_class"].items()), "",
+        "| export | MB | test accuracy | agreement with Keras |", "|---|---|---|---|",
+        *(f"| {r['format']} | {sizes[r['format']]} | {r['test_accuracy']:.4f} | {r['agreement_with_keras']:.4f} |"
+          for r in exports), "",
+        "## Known failure modes", "",
+        f"- The most frequent confusions: {confusions}. Shirt is the hardest class: it shares its silhouette "
+        "with T-shirt/top, Pullover and Coat.",
+        "- Real photos are not the data set's centred grey images: a garment off-centre, on a textured or grey "
+        "backdrop, with other objects or folded, can be misread even after `predict.py`'s conversion; the "
+        "accuracy above holds for images made as Fashion-MNIST's were.",
+        "- Only these ten classes exist: anything else (a hat, a person) still gets one of them, often with a "
+        "high probability.", "",
+        "## How it was evaluated", "",
+        "`evaluate.py` on the 10,000 official test images, with the weights of the best validation accuracy; each "
+        "export was reloaded through its own runtime and checked on the same images by `export_model.py` "
+        "(`exports.json`).", "",
+    ]
+    return "\n".join(lines)
