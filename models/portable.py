@@ -14,7 +14,7 @@ import keras
 import numpy as np
 
 from runkit.files import atomic_path
-from runkit.machine import optional_tensorflow
+from runkit.machine import native_output_silenced, optional_tensorflow
 
 tf = optional_tensorflow()
 
@@ -56,13 +56,15 @@ def export_all(classifier: keras.Model, folder, calibration_images, x_test, y_te
                     single_image_ms(serve)))
 
     path = folder / "fashion_mnist_model.onnx"
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # Keras' patch of tf2onnx asks numpy for `np.object`
         classifier.export(str(tmp), format="onnx", verbose=False)  # through tf2onnx
     rows.append(row("ONNX", path, predict_in_batches(onnx_runner(path), x_test), reference, y_test,
                     single_image_ms(onnx_runner(path))))
 
-    converted = {"float16": float16_model(saved_model),
-                 "int8": int8_model(saved_model, calibration_images, int8_float_layers)}
+    with native_output_silenced():  # the quantiser prints its settings from C++
+        converted = {"float16": float16_model(saved_model),
+                     "int8": int8_model(saved_model, calibration_images, int8_float_layers)}
     for name, model_bytes in converted.items():
         path = folder / f"fashion_mnist_model_{name}.tflite"
         with atomic_path(path) as tmp:
@@ -134,9 +136,11 @@ def tflite_interpreter(**model):
 
 
 def tflite_runner(path, batch: int):
+    """Probabilities from the TFLite file for batches of `batch` raw-pixel images."""
     interpreter = tflite_interpreter(model_path=str(path))
     interpreter.resize_tensor_input(interpreter.get_input_details()[0]["index"], [batch, 28, 28, 1])
-    interpreter.allocate_tensors()
+    with native_output_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+        interpreter.allocate_tensors()
     input_index = interpreter.get_input_details()[0]["index"]
     output_index = interpreter.get_output_details()[0]["index"]
 

@@ -42,11 +42,11 @@ def optional_tensorflow():
     """The tensorflow module where it is installed, else None: Keras on JAX or PyTorch alone (a GPU box with
     JAX only) trains, evaluates and exports the .h5 without it; what needs it is skipped with a note.
 
-    It is imported with the process's stderr pointed at /dev/null, and its devices listed (when the GPU check
+    It is imported with the process's output pointed at /dev/null, and its devices listed (when the GPU check
     prints): TensorFlow 2.19 and later print their C++ start-up lines (oneDNN notices, a failed `cuInit` on a
     machine without a GPU) before they read TF_CPP_MIN_LOG_LEVEL (tensorflow/tensorflow#100442).
     """
-    with native_stderr_silenced():
+    with native_output_silenced():
         try:
             import tensorflow
         except ImportError:
@@ -56,15 +56,21 @@ def optional_tensorflow():
 
 
 @contextmanager
-def native_stderr_silenced():
-    """File descriptor 2, where C++ code writes, goes to /dev/null inside the block."""
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
+def native_output_silenced():
+    """File descriptors 1 and 2, where C++ code prints, go to /dev/null inside the block (Python's own
+    output is flushed first, so nothing of it is lost)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in saved:
+        os.dup2(devnull, fd)
     try:
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        for fd, copy in saved.items():
+            os.dup2(copy, fd)
+            os.close(copy)
         os.close(devnull)
 
 

@@ -21,9 +21,9 @@ def render(config: dict, history: dict, metrics: dict, exports: list[dict]) -> s
         "pictures); output: ten probabilities in that order. Not for decisions about people.", "",
         "## Training data", "",
         f"Fashion-MNIST (Xiao et al. 2017; read from `{metrics['data_source']}`): {history['run']['train_images']:,} "
-        f"training images, {config['val_fraction']:.0%} of the official 60,000 held out (stratified, seed "
-        f"{config['seed']}) for validation, which chose the weights; the official 10,000 test images were used "
-        "for the numbers below only.", "",
+        f"training images, after a stratified {config['val_fraction']:.0%} of the training set was held out for "
+        f"validation (seed {config['seed']}), which chose the weights; the {metrics['test_images']:,} test images "
+        "were used for the numbers below only.", "",
         "## Training", "",
         f"- command: `{metrics['train_command']}`",
         f"- backbone: {config['architecture']}, weights `{config['weights']}`; {len(history['epochs'])} epochs, "
