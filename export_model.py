@@ -11,11 +11,11 @@ exports.json, and MODEL_CARD.md, which says what the model is for and how well i
 import dataclasses
 from pathlib import Path
 
-from runkit import cli
 from data import CLASS_NAMES, load_fashion_mnist
 from models.classifier import architecture_module, load_trained_classifier
 from models.export import export_checked
 from models.portable import export_all
+from runkit import cli
 from runkit.files import RunFiles, atomic_path, read_json, require, write_json
 from runkit.machine import machine_info, optional_tensorflow
 from visualizations import model_card

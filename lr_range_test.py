@@ -8,11 +8,11 @@ import dataclasses
 import math
 from pathlib import Path
 
-from runkit import cli
 from data import load_fashion_mnist, make_dataset, split_train_val
 from models.classifier import build_model, is_transfer_learning, unfreeze_base
 from models.lr_range_test import LRRangeTest, suggest_bounds
 from models.training import compile_for_training, progress_verbosity
+from runkit import cli
 from runkit.files import write_json
 from runkit.machine import machine_info
 from visualizations import plots

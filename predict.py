@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from runkit import cli
 from data import CLASS_NAMES
 from data.images import load_image
 from models.portable import onnx_runner
+from runkit import cli
 from runkit.errors import UserError
 from runkit.files import require
 

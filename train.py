@@ -17,11 +17,11 @@ import shutil
 import sys
 import time
 
-from runkit import cli
 from data import load_fashion_mnist, make_dataset, split_train_val
 from models import build_model, classifier_of, start_or_resume, train_two_phases
 from models.distribute import describe_worker_failure, make_distribution, run_files, worker_failures
 from models.training import best_val_accuracy
+from runkit import cli
 from runkit.errors import UserError
 from runkit.files import exclusive_use
 from runkit.machine import machine_info

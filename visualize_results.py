@@ -5,10 +5,10 @@ from pathlib import Path
 
 import numpy as np
 
-from runkit import cli
 from data import CLASS_NAMES, load_fashion_mnist
 from models.classifier import load_trained_classifier
 from models.gradcam import gradcam, upsampled
+from runkit import cli
 from runkit.files import RunFiles, read_json, require
 from visualizations import plots
 from visualizations.report import write_report

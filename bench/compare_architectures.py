@@ -17,9 +17,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from runkit import cli
 from config import PRESETS, make_config, parse_overrides
 from models.classifier import is_pretrained
+from runkit import cli
 from runkit.errors import UserError
 from runkit.files import write_json
 from runkit.machine import describe_machine

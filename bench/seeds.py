@@ -13,8 +13,8 @@ import dataclasses
 import statistics
 from pathlib import Path
 
-from runkit import cli
 from config import make_config
+from runkit import cli
 from runkit.errors import UserError
 from runkit.files import read_json, write_json
 

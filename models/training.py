@@ -140,7 +140,8 @@ class SaveResumeState(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         with atomic_path(resume_state(self.files, self.phase, epoch + 1)) as tmp:
             self.model.save_weights(tmp)
-        resume_state(self.files, self.phase, epoch - 1).unlink(missing_ok=True)
+        if epoch:
+            resume_state(self.files, self.phase, epoch - 1).unlink(missing_ok=True)
 
 
 def resume_state(files: RunFiles, phase: str, epochs_done: int):

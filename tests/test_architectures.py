@@ -8,8 +8,17 @@ import pytest
 
 import config
 from bench import compare_architectures
-from models.classifier import (architecture_module, backbone_of, build_model, classifier_of, classifier_parts,
-                               is_pretrained, is_transfer_learning, unfreeze_base, with_flip_averaging)
+from models.classifier import (
+    architecture_module,
+    backbone_of,
+    build_model,
+    classifier_of,
+    classifier_parts,
+    is_pretrained,
+    is_transfer_learning,
+    unfreeze_base,
+    with_flip_averaging,
+)
 from models.export import export_checked
 from models.gradcam import gradcam
 from models.training import compile_for_training

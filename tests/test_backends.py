@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from models.gradcam import gradcam
-from tests.test_model import raw_images, small_classifier_shaped_like_ours
 from tests.helpers import as_argv, assert_one_line_error, run_script, tiny_run
+from tests.test_model import raw_images, small_classifier_shaped_like_ours
 
 jax = pytest.importorskip("jax", reason="JAX is not installed (requirements-dev.txt brings it)")
 ON_JAX = {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}

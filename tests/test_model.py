@@ -6,11 +6,18 @@ import pytest
 from keras.src.trainers.trainer import model_supports_jit  # Keras' own test for jit_compile="auto"
 
 from config import make_config
+from models.classifier import (
+    base_of,
+    build_augmentation,
+    build_model,
+    classifier_of,
+    freeze_base,
+    unfreeze_base,
+    with_flip_averaging,
+)
 from models.clr import CyclicalLR
 from models.export import export_checked
 from models.gradcam import gradcam
-from models.classifier import (base_of, build_augmentation, build_model, classifier_of, freeze_base, unfreeze_base,
-                               with_flip_averaging)
 from models.training import sparse_crossentropy, tensorboard_logger
 
 

@@ -25,8 +25,7 @@ from runkit import cli
 from runkit.errors import UserError
 from runkit.files import RunFiles, exclusive_use, read_json, write_json
 from runkit.machine import machine_info
-from tests.helpers import (ROOT, as_argv, assert_one_line_error, run_script, tiny_run,
-                           write_synthetic_fashion_mnist)
+from tests.helpers import ROOT, as_argv, assert_one_line_error, run_script, tiny_run, write_synthetic_fashion_mnist
 
 
 def fit_linear(learning_rate, guard, epochs=3):
