@@ -59,8 +59,8 @@ def export_all(classifier: keras.Model, folder, calibration_images, x_test, y_te
     with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # Keras' patch of tf2onnx asks numpy for `np.object`
         classifier.export(str(tmp), format="onnx", verbose=False)  # through tf2onnx
-    rows.append(row("ONNX", path, predict_in_batches(onnx_runner(path), x_test), reference, y_test,
-                    single_image_ms(onnx_runner(path))))
+    onnx = onnx_runner(path)  # one session serves every batch size
+    rows.append(row("ONNX", path, predict_in_batches(onnx, x_test), reference, y_test, single_image_ms(onnx)))
 
     with native_output_silenced():  # the quantiser prints its settings from C++
         converted = {"float16": float16_model(saved_model),
