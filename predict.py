@@ -18,27 +18,12 @@ import numpy as np
 
 from data import CLASS_NAMES
 from data.images import load_image
-from models.portable import onnx_runner
+from models.inference import model_runner, top_classes
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import require
 
 DEFAULT_MODEL = Path("exports/fashion_mnist_model.h5")
-
-
-def top_classes(probs: np.ndarray, k: int) -> list[dict]:
-    order = np.argsort(-probs)[:k]
-    return [{"class": CLASS_NAMES[i], "probability": float(probs[i])} for i in order]
-
-
-def model_runner(path: Path):
-    """Probabilities for a batch of raw pixels from an exported model: ONNX through ONNX Runtime, else Keras."""
-    if path.suffix == ".onnx":
-        return onnx_runner(path)
-    import keras
-
-    model = keras.models.load_model(path, compile=False)
-    return lambda pixels: model.predict(pixels, verbose=0)
 
 
 def main(argv: list[str]) -> None:

@@ -6,9 +6,11 @@ import os
 import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -79,3 +81,33 @@ def assert_one_line_error(result, message):
     assert "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and message in last, result.stderr[-2000:]
+
+
+SILHOUETTES = {  # polygons reaching 28 pixels along their longest edge
+    "t-shirt": [(0, 4), (8, 0), (20, 0), (27, 4), (25, 11), (21, 9), (21, 27), (7, 27), (7, 9), (3, 11)],
+    "trouser": [(8, 0), (20, 0), (21, 27), (16, 27), (14, 9), (12, 27), (7, 27)],
+    "sneaker": [(0, 3), (10, 0), (17, 4), (27, 7), (27, 12), (0, 12)],
+    "bag": [(0, 0), (27, 0), (27, 19), (0, 19)],
+}
+
+
+def garment(name: str) -> np.ndarray:
+    """A light, textured garment on black, as the data set stores them: centred (an odd margin's extra
+    pixel above and left), its brightest pixel 255."""
+    canvas = Image.new("L", (28, 28))
+    ImageDraw.Draw(canvas).polygon(SILHOUETTES[name], fill=255)
+    texture = 150 + 105 * np.sin(np.arange(28)[:, None] / 3.0) * np.cos(np.arange(28)[None, :] / 5.0) ** 2
+    drawn = np.asarray(canvas, np.float32) * texture
+    drawn = (drawn * 255 / drawn.max()).round().astype(np.uint8)
+    rows, cols = np.flatnonzero(drawn.any(axis=1)), np.flatnonzero(drawn.any(axis=0))
+    shift = [(29 - len(extent)) // 2 - extent[0] for extent in (rows, cols)]  # the extents have no gaps
+    return np.roll(drawn, shift, axis=(0, 1))
+
+
+def png_header_only(path, width, height):
+    """A PNG that declares its size and holds no pixels: what a decompression bomb shows before it is decoded."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+                     + chunk(b"IEND", b""))
+    return path

@@ -1,7 +1,5 @@
 import io
 import json
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +11,7 @@ from config import make_config
 from data.images import to_fashion_mnist
 from models.classifier import build_model, classifier_of
 from runkit.errors import UserError
-from tests.helpers import run_script, synthetic_split
+from tests.helpers import png_header_only, run_script, synthetic_split
 
 
 def garment_on(background: int, foreground: int, size=(112, 56), colour=False) -> Image.Image:
@@ -30,8 +28,8 @@ def test_any_picture_becomes_a_light_on_dark_28x28_image():
     dark_on_light = to_fashion_mnist(garment_on(background=255, foreground=35, colour=True))
     for image in (light_on_dark, dark_on_light):
         assert image.shape == (28, 28) and image.dtype == np.uint8
-        assert image[0].max() < 20 and image[14, 14] > 200  # black background, bright garment
-        assert image[:, :5].max() < 20 and image[:, -5:].max() < 20  # 112x56 keeps its aspect: side margins
+        assert image[14, 14] == 255 and image[0, 14] == 255 and image[27, 14] == 255  # trimmed: 28 tall, bright
+        assert image[:, :7].max() == 0 and image[:, -7:].max() == 0  # its 92x40 box keeps its aspect, on black
     np.testing.assert_allclose(light_on_dark, dark_on_light, atol=2)
 
 
@@ -61,15 +59,6 @@ def test_predict_without_an_exported_model_says_what_to_run(tmp_path):
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / "a.png")
     with pytest.raises(UserError, match="run `python export_model.py` first"):
         predict.main([str(tmp_path / "a.png"), "--model", str(tmp_path / "none.h5")])
-
-
-def png_header_only(path, width, height):
-    """A PNG that declares its size and holds no pixels: what a decompression bomb shows before it is decoded."""
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
-                     + chunk(b"IEND", b""))
-    return path
 
 
 def test_hostile_files_get_one_line_each_and_real_pictures_a_prediction(tmp_path, capsys):
