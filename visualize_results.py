@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from data import CLASS_NAMES, load_fashion_mnist
+from models.cam import activation_maps, upsampled
 from models.classifier import load_trained_classifier
-from models.gradcam import gradcam, upsampled
 from runkit import cli
 from runkit.files import RunFiles, read_json, require
 from visualizations import plots
@@ -33,20 +33,21 @@ def main(argv: list[str]) -> None:
     plots.plot_reliability(metrics["calibration"], out / "reliability.png")
     plots.plot_misclassified(x_test, labels, probs, CLASS_NAMES, metrics["top_confusions"],
                              out / "misclassified.png")
-    plot_gradcam(cfg, files, x_test, labels, probs, out / "gradcam.png")
+    plot_activation_maps(cfg, files, x_test, labels, probs, out / "activation_maps.png")
     write_report(out / "report.md", dataclasses.asdict(cfg), history, metrics)
     print(f"wrote the figures and report.md (the whole run on one page) to {out}/")
     print("next: python export_model.py")
 
 
-def plot_gradcam(cfg, files, images, labels, probs, path, count: int = 16) -> None:
-    """Grad-CAM of the predicted class for half correct, half wrong test images, over the upsampled input."""
+def plot_activation_maps(cfg, files, images, labels, probs, path, count: int = 16) -> None:
+    """Activation maps (LayerCAM) of the predicted class for half correct, half wrong test images, over the
+    upsampled input."""
     classifier = load_trained_classifier(dataclasses.replace(cfg, tta_flip=False), files.best_weights)
     picked = plots.pick_examples(labels, probs, count, 0.5, cfg.seed)
-    maps = gradcam(classifier, images[picked, ..., None], class_index=probs[picked].argmax(axis=1))
+    maps = activation_maps(classifier, images[picked, ..., None], class_index=probs[picked].argmax(axis=1))
     titles = plots.prediction_titles(picked, labels, probs, CLASS_NAMES)
     plots.image_grid(upsampled(images[picked], maps.shape[1]), titles,
-                     f"Grad-CAM: where {cfg.architecture} looked for the predicted class (red title: wrong)", path,
+                     f"LayerCAM: where {cfg.architecture} looked for the predicted class (red title: wrong)", path,
                      heatmaps=maps)
 
 

@@ -8,6 +8,7 @@ import pytest
 
 import config
 from bench import compare_architectures
+from models.cam import activation_maps
 from models.classifier import (
     architecture_module,
     backbone_of,
@@ -20,7 +21,6 @@ from models.classifier import (
     with_flip_averaging,
 )
 from models.export import export_checked
-from models.gradcam import gradcam
 from models.training import compile_for_training
 from runkit.errors import UserError
 from tests.helpers import ROOT, as_argv, run_script, tiny_run
@@ -61,7 +61,7 @@ def test_each_architecture_takes_raw_pixels_and_returns_probabilities(small):
     low, high = architecture_module(cfg.architecture).VALUE_RANGE
     np.testing.assert_allclose([extremes[0].min(), extremes[1].max()], [low, high], atol=1e-5)
     assert extremes.shape[1:3] == (cfg.image_size, cfg.image_size)
-    assert len(backbone.output_shape) == 4  # a feature map, for the shared head and Grad-CAM
+    assert len(backbone.output_shape) == 4  # a feature map, for the shared head and the activation maps
 
 
 def test_each_architecture_trains_a_step(small):
@@ -86,9 +86,9 @@ def test_each_architecture_exports_and_reloads_with_identical_predictions(small,
                                atol=1e-5)
 
 
-def test_gradcam_draws_over_each_architecture(small):
+def test_activation_maps_draw_over_each_architecture(small):
     cfg, model = small
-    maps = gradcam(classifier_of(model), raw_pixels(4))
+    maps = activation_maps(classifier_of(model), raw_pixels(4))
     assert maps.shape == (4, cfg.image_size, cfg.image_size)
     assert maps.min() >= 0 and maps.max() <= 1
 
@@ -138,7 +138,7 @@ def test_comparison_runs_a_preset_end_to_end_and_tabulates(tmp_path):
     assert 0 <= row["test_accuracy"] <= 1 and row["parameters"] > 0 and row["train_images_per_s"] > 0
     assert row["h5_mb"] > 0 and row["latency_ms_one_image_keras"] > 0
     folder = tmp_path / "compare" / "cnn"
-    assert (folder / "visualizations" / "gradcam.png").is_file()
+    assert (folder / "visualizations" / "activation_maps.png").is_file()
     assert (folder / "exports" / "fashion_mnist_model_int8.tflite").is_file()
     assert (ROOT / overrides["results_file"]).read_text().count("architecture=cnn") == 1  # evaluate.py appended it
 

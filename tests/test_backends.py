@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.gradcam import gradcam
+from models.cam import activation_maps
 from tests.helpers import as_argv, assert_one_line_error, run_script, tiny_run
 from tests.test_model import raw_images, small_classifier_shaped_like_ours
 
@@ -38,18 +38,18 @@ def test_geometric_augmentation_compiles_into_the_jax_training_step():
     assert out.split() == ["jax", "True", "True"]
 
 
-def test_gradcam_on_jax_gives_tensorflows_maps(tmp_path):
+def test_activation_maps_on_jax_are_tensorflows(tmp_path):
     classifier = small_classifier_shaped_like_ours()
     classifier.save(tmp_path / "classifier.keras")
     images = raw_images(4)
     np.save(tmp_path / "images.npy", images)
     on_jax(f"""
         import keras, numpy as np
-        from models.gradcam import gradcam
+        from models.cam import activation_maps
         classifier = keras.models.load_model({str(tmp_path / "classifier.keras")!r})
-        np.save({str(tmp_path / "maps.npy")!r}, gradcam(classifier, np.load({str(tmp_path / "images.npy")!r})))
+        np.save({str(tmp_path / "maps.npy")!r}, activation_maps(classifier, np.load({str(tmp_path / "images.npy")!r})))
     """)
-    np.testing.assert_allclose(np.load(tmp_path / "maps.npy"), gradcam(classifier, images), atol=1e-4)
+    np.testing.assert_allclose(np.load(tmp_path / "maps.npy"), activation_maps(classifier, images), atol=1e-4)
 
 
 def test_tf_distribute_strategies_are_refused_on_jax(tmp_path):

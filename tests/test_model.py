@@ -6,6 +6,7 @@ import pytest
 from keras.src.trainers.trainer import model_supports_jit  # Keras' own test for jit_compile="auto"
 
 from config import make_config
+from models.cam import activation_maps
 from models.classifier import (
     base_of,
     build_augmentation,
@@ -17,7 +18,6 @@ from models.classifier import (
 )
 from models.clr import CyclicalLR
 from models.export import export_checked
-from models.gradcam import gradcam
 from models.training import sparse_crossentropy, tensorboard_logger
 
 
@@ -144,13 +144,13 @@ def small_classifier_shaped_like_ours(size=32):
     return keras.Model(pixels, keras.layers.Dense(10, activation="softmax", name="probs")(x))
 
 
-def test_gradcam_maps_cover_the_upsampled_input_and_depend_on_the_class():
+def test_activation_maps_cover_the_upsampled_input_and_depend_on_the_class():
     classifier = small_classifier_shaped_like_ours()
     x = raw_images(4)
-    maps = gradcam(classifier, x)
+    maps = activation_maps(classifier, x)
     assert maps.shape == (4, 32, 32)  # the base's input size (image_size), not 28x28
     assert maps.min() >= 0 and np.allclose(maps.max(axis=(1, 2)), 1)
-    assert not np.allclose(gradcam(classifier, x, class_index=0), gradcam(classifier, x, class_index=5))
+    assert not np.allclose(activation_maps(classifier, x, class_index=0), activation_maps(classifier, x, class_index=5))
 
 
 def test_without_geometric_changes_keras_may_compile_the_step_with_xla():

@@ -25,7 +25,7 @@ from tests.helpers import ROOT, assert_one_line_error, run_script
 
 PNGS = ("accuracy_plot.png", "loss_plot.png", "learning_rate.png", "confusion_matrix.png",
         "example_predictions.png", "prediction_probabilities_boxplot.png", "reliability.png",
-        "misclassified.png", "gradcam.png")
+        "misclassified.png", "activation_maps.png")
 
 
 @pytest.mark.slow

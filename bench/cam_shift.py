@@ -1,0 +1,102 @@
+"""Do the activation maps follow the garment? `python -m bench.cam_shift [config overrides] [--count N] [--out FILE]`.
+
+    python -m bench.cam_shift --preset quick --data_dir DIR --out runs/cam_shift.json
+
+For the first N test images of a trained run with SHIFT / 2 black columns on each side (so the garment
+stays whole when moved; footwear and bags fill the width, so few of them qualify), the Grad-CAM of the
+predicted class is computed on each image moved SHIFT / 2 pixels left and as far right: its peak should
+move right by SHIFT x image_size / 28 pixels of the upsampled input. Reported for LayerCAM and Grad-CAM,
+each on the map models/cam.py picks and on the backbone's last map (where Grad-CAM is usually taken):
+the mean move of the peak and of the map's centre (of its upper half), their mean error, and how the
+unmoved images' peaks spread over the quadrants.
+"""
+
+import argparse
+import dataclasses
+
+import numpy as np
+
+from data.fashion_mnist import load_fashion_mnist
+from models.cam import MAX_STRIDE, METHODS, activation_maps, split_at_map
+from models.classifier import backbone_of, load_trained_classifier
+from runkit import cli
+from runkit.files import RunFiles, write_json
+from runkit.machine import machine_info
+
+SHIFT = 6  # pixels of the 28x28 image
+
+
+def shifted(images: np.ndarray, pixels: int) -> np.ndarray:
+    """The (n, 28, 28) images moved `pixels` to the right (left if negative), black coming in."""
+    moved = np.zeros_like(images)
+    if pixels >= 0:
+        moved[:, :, pixels:] = images[:, :, :images.shape[2] - pixels]
+    else:
+        moved[:, :, :pixels] = images[:, :, -pixels:]
+    return moved
+
+
+def room_to_move(images: np.ndarray) -> np.ndarray:
+    """Which (n, 28, 28) images have SHIFT / 2 black columns on each side."""
+    margin = SHIFT // 2
+    return (images[:, :, :margin].max(axis=(1, 2)) == 0) & (images[:, :, -margin:].max(axis=(1, 2)) == 0)
+
+
+def peaks(maps: np.ndarray) -> np.ndarray:
+    """(row, column) of each map's maximum."""
+    return np.stack(np.unravel_index(maps.reshape(len(maps), -1).argmax(axis=1), maps.shape[1:]), axis=1)
+
+
+def centres(maps: np.ndarray) -> np.ndarray:
+    """(row, column) of each map's centre of mass over its upper half (values >= 0.5 of its peak)."""
+    rows, cols = np.mgrid[0:maps.shape[1], 0:maps.shape[2]]
+    weight = np.where(maps >= 0.5 * maps.max(axis=(1, 2), keepdims=True), maps, 0)
+    total = np.maximum(weight.sum(axis=(1, 2)), 1e-12)  # an all-zero map has its centre at 0
+    return np.stack([(weight * rows).sum(axis=(1, 2)) / total, (weight * cols).sum(axis=(1, 2)) / total], axis=1)
+
+
+def follow(classifier, images: np.ndarray, method: str, max_stride: int | None) -> dict:
+    """How Grad-CAM's peak and centre move when (n, 28, 28) images move SHIFT pixels right, and where the
+    unmoved images' peaks fall."""
+    maps = {move: activation_maps(classifier, shifted(images, move)[..., None], method=method, max_stride=max_stride)
+            for move in (-SHIFT // 2, 0, SHIFT // 2)}
+    size = maps[0].shape[1]
+    expected = SHIFT * size / 28
+
+    def movement(locate) -> dict:
+        moved = locate(maps[SHIFT // 2])[:, 1] - locate(maps[-SHIFT // 2])[:, 1]
+        return {"mean": float(moved.mean()), "mean_abs_error": float(np.abs(moved - expected).mean())}
+
+    bottom, right = (peaks(maps[0]) >= size / 2).T
+    return {
+        "map_side": split_at_map(backbone_of(classifier), max_stride)[0].output.shape[1],
+        "expected_move": expected, "peak_move": movement(peaks), "centre_move": movement(centres),
+        "peak_quadrants": {"top-left": int((~bottom & ~right).sum()), "top-right": int((~bottom & right).sum()),
+                           "bottom-left": int((bottom & ~right).sum()), "bottom-right": int((bottom & right).sum())},
+    }
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description="How activation maps follow a shifted garment.")
+    parser.add_argument("--count", type=int, default=300, help="first N test images (default 300)")
+    parser.add_argument("--out", help="write the result as JSON here")
+    args, overrides = parser.parse_known_args(argv)
+    cfg = dataclasses.replace(cli.trained_run_config(overrides), tta_flip=False)  # one view: one map
+    (_, (images, _)), _ = load_fashion_mnist(cfg.data_dir)
+    images = images[room_to_move(images)][:args.count]
+    classifier = load_trained_classifier(cfg, RunFiles(cfg.artifacts_dir).best_weights)
+    maps = {f"{method}, {where}": follow(classifier, images, method, max_stride)
+            for method in METHODS for where, max_stride in (("chosen map", MAX_STRIDE), ("last map", None))}
+    result = {"image_size": cfg.image_size, "architecture": cfg.architecture, "count": len(images), "shift": SHIFT,
+              "run": cfg.artifacts_dir, "machine": machine_info(), "maps": maps}
+    for name, r in maps.items():
+        print(f"{name} ({r['map_side']}x{r['map_side']}): expected move {r['expected_move']:+.1f} px; "
+              f"peak {r['peak_move']['mean']:+.1f} (mean error {r['peak_move']['mean_abs_error']:.1f}), "
+              f"centre {r['centre_move']['mean']:+.1f} (mean error {r['centre_move']['mean_abs_error']:.1f}); "
+              f"peaks by quadrant {r['peak_quadrants']}")
+    if args.out:
+        write_json(args.out, result)
+
+
+if __name__ == "__main__":
+    cli.run(main)

@@ -1,0 +1,34 @@
+"""A local demo page: upload or drop a picture, see the top 3 classes, the image the model saw, where it looked.
+
+    python demo.py                                  # http://127.0.0.1:8000, exports/fashion_mnist_model.h5
+    python demo.py --port 8080 --model exports/fashion_mnist_model.keras
+    curl -F image=@shirt.jpg http://127.0.0.1:8000/api/predict      # the same, as JSON, for scripts
+
+It serves on this machine only (127.0.0.1); Ctrl-C stops it. A bad upload (not a picture, a decompression
+bomb, over 20 MB) gets its reason on the page, and the server goes on serving.
+"""
+
+import argparse
+from pathlib import Path
+
+from models.inference import load_keras_export
+from runkit import cli
+from runkit.files import require
+from webapp.server import create_app
+
+DEFAULT_MODEL = Path("exports/fashion_mnist_model.h5")
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description="Serve a local page that classifies uploaded pictures.")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL,
+                        help=f"the Keras export, .h5 or .keras (the map needs its layers); default: {DEFAULT_MODEL}")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+    app = create_app(load_keras_export(require(args.model, "export_model.py")))
+    print(f"serving {args.model} on http://127.0.0.1:{args.port} (Ctrl-C stops it)", flush=True)
+    app.run(host="127.0.0.1", port=args.port, threaded=True)
+
+
+if __name__ == "__main__":
+    cli.run(main)

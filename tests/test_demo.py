@@ -1,0 +1,144 @@
+"""demo.py: the JSON endpoint in process, and the page in a real headless Chromium against the served script."""
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bench.photos import render_photo
+from config import make_config
+from data.images import load_image
+from models.classifier import build_model, classifier_of, with_flip_averaging
+from models.inference import load_keras_export, top_classes
+from tests.helpers import ROOT, garment, png_header_only
+from tests.test_photos import as_photo
+from webapp.server import MAX_UPLOAD_MB, create_app
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# CI installs Chromium and sets this, so that the browser test fails there rather than skips
+BROWSER_REQUIRED = os.environ.get("REQUIRE_BROWSER") == "1"
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """An export shaped like export_model.py's (the flip-averaging model around the classifier), untrained."""
+    path = tmp_path_factory.mktemp("export") / "model.h5"
+    with_flip_averaging(classifier_of(build_model(make_config({"image_size": 32, "weights": None})))).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory):
+    """A photo of a drawn t-shirt, as bench.photos renders them."""
+    path = tmp_path_factory.mktemp("photos") / "t-shirt.jpg"
+    path.write_bytes(render_photo(garment("t-shirt"), np.random.default_rng(0)))
+    return path
+
+
+def expected_top(model_path, picture) -> list[dict]:
+    model = load_keras_export(model_path)
+    return top_classes(model.predict(load_image(picture)[None, ..., None], verbose=0)[0], 3)
+
+
+def test_the_endpoint_answers_top_3_the_image_seen_and_grad_cam_and_bad_uploads_get_reasons(exported, photo,
+                                                                                             tmp_path):
+    client = create_app(load_keras_export(exported)).test_client()
+
+    def post(content: bytes, name: str):
+        return client.post("/api/predict", data={"image": (io.BytesIO(content), name)},
+                           content_type="multipart/form-data")
+
+    answer = post(photo.read_bytes(), "t-shirt.jpg")
+    assert answer.status_code == 200
+    body = answer.get_json()
+    expected = expected_top(exported, photo)
+    assert [t["class"] for t in body["top"]] == [t["class"] for t in expected]
+    np.testing.assert_allclose([t["probability"] for t in body["top"]], [t["probability"] for t in expected],
+                               rtol=1e-5)
+    seen = np.asarray(Image.open(io.BytesIO(decode(body["seen"]))))
+    np.testing.assert_array_equal(seen, as_photo(garment("t-shirt"), 0))  # the 28x28 image, polarity fixed
+    assert np.asarray(Image.open(io.BytesIO(decode(body["activation_map"])))).shape == (32, 32, 3)  # at image_size
+
+    bomb = png_header_only(tmp_path / "bomb.png", 30_000, 30_000)
+    cases = [(post(b"not an image", "notes.txt"), 400, "notes.txt: not a readable image"),
+             (post(bomb.read_bytes(), "bomb.png"), 400, "bomb.png: declares more pixels than a picture should"),
+             (post(b"\0" * (MAX_UPLOAD_MB * 2**20 + 1), "huge.png"), 413, f"the upload is over {MAX_UPLOAD_MB} MB"),
+             (client.post("/api/predict"), 400, "no picture: send one file as the form field 'image'")]
+    for response, status, message in cases:
+        assert response.status_code == status and response.get_json()["error"].startswith(message)
+    assert post(photo.read_bytes(), "again.jpg").status_code == 200  # still serving
+
+
+def decode(data_url: str) -> bytes:
+    import base64
+
+    assert data_url.startswith("data:image/png;base64,")
+    return base64.b64decode(data_url.split(",", 1)[1])
+
+
+@pytest.fixture
+def served(exported):
+    """demo.py started as a user starts it, on a free port; its address once it answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, str(ROOT / "demo.py"), "--model", str(exported), "--port", str(port)],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        for _ in range(240):
+            if server.poll() is not None:
+                pytest.fail(f"demo.py exited: {server.stdout.read()}")
+            try:
+                urllib.request.urlopen(url, timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("demo.py did not answer within 120 s")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None and not BROWSER_REQUIRED,
+                    reason="no Chromium here (Debian: apt-get install chromium); CI installs it")
+def test_the_page_in_a_real_browser_shows_the_class_and_a_bad_upload_s_reason(served, exported, photo, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an image")
+    expected = expected_top(exported, photo)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])  # no sandbox: CI runs as root; the rest: no network here
+        page = browser.new_page()
+        page.goto(served)
+        page.set_input_files("#file", str(photo))
+        page.wait_for_selector("#top li")
+        shown = page.locator("#top li").all_inner_texts()
+        assert [line.split(":")[0] for line in shown] == [t["class"] for t in expected]
+        assert shown[0].endswith(f"{100 * expected[0]['probability']:.1f}%")
+        assert page.locator("#seen").evaluate("img => img.naturalWidth") == 28
+        assert page.locator("#activation_map").evaluate("img => img.naturalWidth") == 32
+
+        page.set_input_files("#file", str(notes))
+        page.wait_for_function("document.getElementById('error').textContent.length > 0")
+        assert page.locator("#error").inner_text() == "notes.txt: not a readable image (UnidentifiedImageError)"
+        assert not page.locator("#result").is_visible()
+
+        page.set_input_files("#file", str(photo))  # the server keeps serving after a bad upload
+        page.wait_for_selector("#top li")
+        assert page.locator("#top li").first.inner_text() == shown[0]
+        browser.close()

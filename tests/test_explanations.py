@@ -1,0 +1,63 @@
+"""Activation maps that say where: the map each preset draws from, and its peak following a moved garment."""
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from bench.cam_shift import follow
+from config import PRESETS, make_config
+from models.cam import MAX_STRIDE, split_at_map
+from models.classifier import backbone_of, build_classifier, classifier_parts
+from tests.helpers import SHARED_WEIGHTS, SILHOUETTES, garment
+
+
+@pytest.mark.parametrize("preset, layer, side", [
+    ("quick", "block_13_expand_relu", 4), ("full", "block_13_expand_relu", 8),  # stride 16, not the last 32
+    ("cnn", "stage3_conv2_relu", 7), ("vit", "token_grid", 7)])  # their last maps already have stride 4
+def test_each_preset_draws_from_its_deepest_map_of_stride_16_or_finer(preset, layer, side):
+    backbone = classifier_parts(build_classifier(make_config({**PRESETS[preset], "weights": None})))[1]
+    early, rest = split_at_map(backbone, MAX_STRIDE)
+    assert early.layers[-1].name == layer and early.output.shape[1:3] == (side, side)
+    x = np.random.default_rng(0).random((2, *backbone.input.shape[1:]), "float32")
+    composed = rest[0](early(x)) if rest else early(x)  # the two parts make the whole backbone
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(composed), keras.ops.convert_to_numpy(backbone(x)),
+                               atol=1e-5)
+
+
+def scenes(count: int, rng, margin: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """28x28 black images with one of the drawn garments, 14 pixels tall, somewhere in them (at least
+    `margin` pixels from the left and right edges); the label says which garment."""
+    shapes = [np.asarray(Image.fromarray(garment(name)).resize((14, 14), Image.Resampling.LANCZOS))
+              for name in SILHOUETTES]
+    labels = rng.integers(0, len(shapes), count)
+    images = np.zeros((count, 28, 28), np.uint8)
+    for image, label in zip(images, labels, strict=True):
+        top, left = rng.integers(0, 15), rng.integers(margin, 15 - margin)
+        image[top:top + 14, left:left + 14] = shapes[label]
+    return images, labels
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED_WEIGHTS.is_file(), reason=f"needs the ImageNet weights at {SHARED_WEIGHTS}: a "
+                    "MobileNetV2 trained from random weights for seconds classifies nothing")
+@pytest.mark.parametrize("preset", ["quick", "full"])
+def test_the_map_follows_a_garment_moved_6_pixels(preset):
+    """The classifier learns which garment is in the picture, wherever it is (its ImageNet base frozen, as
+    in the first phase of training); moved 6 pixels right, the map's centre and peak move with it."""
+    rng = np.random.default_rng(0)
+    images, labels = scenes(3000, rng)
+    keras.utils.set_random_seed(0)
+    classifier = build_classifier(make_config({**PRESETS[preset], "weights": str(SHARED_WEIGHTS)}))
+    backbone_of(classifier).trainable = False
+    classifier.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    classifier.fit(images[..., None], labels, epochs=3, batch_size=64, verbose=0)
+    moved, moved_labels = scenes(60, rng, margin=3)
+    assert (classifier.predict(moved[..., None], verbose=0).argmax(axis=1) == moved_labels).mean() > 0.95
+
+    result = follow(classifier, moved, "layercam", MAX_STRIDE)
+    expected = result["expected_move"]  # 6 pixels of 28, in pixels of the upsampled image
+    assert result["centre_move"]["mean"] > 0.7 * expected and result["centre_move"]["mean_abs_error"] < 0.35 * expected
+    assert result["peak_move"]["mean"] > 0.5 * expected
+    if preset == "quick":  # where Grad-CAM is usually taken, the 2x2 map, nothing moves
+        assert abs(follow(classifier, moved, "gradcam", None)["centre_move"]["mean"]) < 0.3 * expected

@@ -1,0 +1,1 @@
+"""The demo page: a Flask server (server.py) and its one HTML page (index.html); demo.py starts it."""

@@ -1,0 +1,75 @@
+"""The demo's server: the page, and POST /api/predict, which takes a picture and answers in JSON.
+
+Flask, because the page needs only one route and one endpoint: the JSON endpoint is what scripts call
+(`curl -F image=@shirt.jpg`), the page calls the same, and every answer, errors included, is ours to word.
+"""
+
+import base64
+import io
+import threading
+from pathlib import Path
+
+import keras
+import numpy as np
+from flask import Flask, jsonify, request, send_file
+from matplotlib import colormaps
+from PIL import Image
+
+from data.images import load_image
+from models.cam import activation_maps, upsampled
+from models.inference import single_view, top_classes
+from runkit.errors import UserError
+
+PAGE = Path(__file__).with_name("index.html")
+MAX_UPLOAD_MB = 20  # a larger request is refused before it is read
+TOP_K = 3
+
+
+def create_app(model: keras.Model) -> Flask:
+    """The demo's Flask app for an exported model (raw 28x28x1 pixels in, probabilities out)."""
+    classifier = single_view(model)
+    one_at_a_time = threading.Lock()  # the server's threads share one model
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_MB * 2**20
+
+    @app.get("/")
+    def page():
+        return send_file(PAGE)
+
+    @app.post("/api/predict")
+    def predict():
+        upload = request.files.get("image")
+        if upload is None or not upload.filename:
+            return error("no picture: send one file as the form field 'image'", 400)
+        try:
+            image = load_image(upload.stream, name=upload.filename)
+        except UserError as e:
+            return error(str(e), 400)
+        with one_at_a_time:
+            probs = model.predict(image[None, ..., None], verbose=0)[0]
+            heatmap = activation_maps(classifier, image[None, ..., None], class_index=int(probs.argmax()))[0]
+        return jsonify(file=upload.filename, top=top_classes(probs, TOP_K), seen=png_data_url(image),
+                       activation_map=png_data_url(overlay(image, heatmap)))
+
+    @app.errorhandler(413)
+    def too_large(_):
+        return error(f"the upload is over {MAX_UPLOAD_MB} MB; send a smaller picture", 413)
+
+    return app
+
+
+def error(message: str, status: int):
+    return jsonify(error=message), status
+
+
+def overlay(image: np.ndarray, heatmap: np.ndarray) -> np.ndarray:
+    """The 28x28 image upsampled as the model saw it, the heatmap over it in colour (RGB uint8)."""
+    gray = upsampled(image[None], heatmap.shape[0])[0][..., None] / 255
+    colour = colormaps["jet"](heatmap)[..., :3]
+    return (255 * (0.55 * gray + 0.45 * colour)).clip(0, 255).astype(np.uint8)
+
+
+def png_data_url(pixels: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
