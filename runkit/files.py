@@ -122,13 +122,19 @@ RESULT_COLUMNS = ("date", "run", "changed_config", "val_accuracy", "test_accurac
 
 
 def append_result(path, row: dict) -> None:
-    """Add one row to the results table (CSV), rewriting it atomically."""
+    """Add one row to the results table (CSV), rewriting it atomically; runs evaluated at the same time (a
+    sweep) take turns, holding a lock on the table's folder, so none loses another's row."""
     path = Path(path)
-    lines = path.read_text().splitlines(keepends=True) if path.exists() else []
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, RESULT_COLUMNS, lineterminator="\n")
-    if not lines:
-        writer.writeheader()
-    writer.writerow({k: row.get(k, "") for k in RESULT_COLUMNS})
-    with atomic_path(path) as tmp:
-        tmp.write_text("".join(lines) + buffer.getvalue())
+    folder = os.open(make_folder(path.parent), os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        lines = path.read_text().splitlines(keepends=True) if path.exists() else []
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, RESULT_COLUMNS, lineterminator="\n")
+        if not lines:
+            writer.writeheader()
+        writer.writerow({k: row.get(k, "") for k in RESULT_COLUMNS})
+        with atomic_path(path) as tmp:
+            tmp.write_text("".join(lines) + buffer.getvalue())
+    finally:
+        os.close(folder)  # and with it the lock

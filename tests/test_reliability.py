@@ -165,3 +165,15 @@ def test_a_full_disk_during_a_save_ends_in_one_line_and_keeps_the_earlier_file(t
     monkeypatch.undo()
     assert json.loads(target.read_text()) == {"epochs": [1]}
     assert [p.name for p in tmp_path.iterdir()] == ["history.json"]  # no temporary file left behind
+
+
+def test_runs_evaluated_at_once_keep_every_row_of_the_results_table(tmp_path):
+    """A sweep evaluates runs in parallel; each appends to one table, and none may lose another's row."""
+    table = tmp_path / "results.csv"
+    append = ("import sys\nfrom runkit.files import append_result\n"
+              "for i in range(30): append_result(sys.argv[1], {'run': f'{sys.argv[2]}-{i}'})")
+    writers = [subprocess.Popen([sys.executable, "-c", append, str(table), name], cwd=ROOT) for name in "abc"]
+    assert all(w.wait(timeout=120) == 0 for w in writers)
+    rows = table.read_text().splitlines()
+    assert rows[0].startswith("date,run") and len(rows) == 1 + 90
+    assert sorted(r.split(",")[1] for r in rows[1:]) == sorted(f"{n}-{i}" for n in "abc" for i in range(30))
