@@ -45,6 +45,8 @@ class Config:
     finetune_lr_scale: float = 1.0  # phase 2 uses the cyclical LR bounds times this factor
     optimizer: str = "adam"  # adam, adamw, sgd or rmsprop
     jit_compile: bool = False  # force XLA on the training step; False: Keras decides (XLA on GPUs, not on CPUs)
+    mixed_precision: str = "off"  # training computes in: off (float32), mixed_bfloat16 or mixed_float16 (GPUs)
+    steps_per_execution: int = 1  # training steps per call of the compiled step (fewer host round trips)
     label_smoothing: float = 0.0  # share of each target spread over all classes (Szegedy et al. 2016)
     # --- where training runs (tf.distribute; see models/distribute.py and docs/scaling.md) ---
     strategy: str = "default"  # default: one device; TF: mirrored (local GPUs), multi_worker; JAX: data_parallel
@@ -90,6 +92,7 @@ ARCHITECTURES = ("mobilenet_v2", "cnn", "vit")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 CLR_POLICIES = ("triangular", "triangular2", "exp_range")
 STRATEGIES = ("default", "mirrored", "multi_worker", "data_parallel")
+PRECISIONS = ("off", "mixed_bfloat16", "mixed_float16")
 
 
 def validate(cfg: Config) -> Config:
@@ -123,6 +126,8 @@ def validate(cfg: Config) -> Config:
         ("finetune_lr_scale", cfg.finetune_lr_scale > 0, "must be > 0"),
         ("label_smoothing", 0 <= cfg.label_smoothing < 1, "must be in [0, 1)"),
         ("optimizer", cfg.optimizer in OPTIMIZERS, f"must be one of {', '.join(OPTIMIZERS)}"),
+        ("mixed_precision", cfg.mixed_precision in PRECISIONS, f"must be one of {', '.join(PRECISIONS)}"),
+        ("steps_per_execution", cfg.steps_per_execution >= 1, "must be >= 1"),
         ("strategy", cfg.strategy in STRATEGIES, f"must be one of {', '.join(STRATEGIES)}"),
         ("clr_min", cfg.clr_min > 0, "must be > 0"),
         ("clr_max", cfg.clr_max >= cfg.clr_min, f"must be >= clr_min ({cfg.clr_min})"),

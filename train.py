@@ -20,7 +20,7 @@ import time
 from data import load_fashion_mnist, make_dataset, split_train_val
 from models import build_model, classifier_of, start_or_resume, train_two_phases
 from models.distribute import describe_worker_failure, make_distribution, run_files, worker_failures
-from models.training import best_val_accuracy
+from models.training import best_val_accuracy, training_precision
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import exclusive_use
@@ -44,7 +44,7 @@ def main(argv: list[str]) -> None:
         history = start_or_resume(files, dataclasses.asdict(cfg), len(train_ds), fresh)
         started = time.monotonic()
         try:
-            with distribution.scope():
+            with distribution.scope(), training_precision(cfg.mixed_precision):
                 model = build_model(cfg)
                 history["run"] = {"command": " ".join(["python", *sys.argv]), "data_source": source,
                                   "machine": machine_info(), "train_images": len(x_train),

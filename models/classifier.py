@@ -72,8 +72,9 @@ def build_classifier(cfg) -> keras.Model:
     x = architecture.build_backbone(cfg)(x)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     x = layers.Dropout(cfg.dropout, name="dropout")(x)
-    outputs = layers.Dense(
-        NUM_CLASSES, activation="softmax", kernel_regularizer=keras.regularizers.L2(cfg.l2), name="probs"
+    outputs = layers.Dense(  # float32 under mixed precision too: a softmax in 16 bits loses small probabilities
+        NUM_CLASSES, activation="softmax", kernel_regularizer=keras.regularizers.L2(cfg.l2), name="probs",
+        dtype="float32",
     )(x)
     return keras.Model(inputs, outputs, name="classifier")
 

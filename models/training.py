@@ -5,6 +5,7 @@ import math
 import shutil
 import sys
 import time
+from contextlib import contextmanager
 
 import keras
 import numpy as np
@@ -28,7 +29,19 @@ def make_optimizer(name: str, learning_rate):
 def compile_for_training(model, cfg, learning_rate=1e-3) -> None:
     """A fresh optimizer with this LR (a number or a schedule) and cross-entropy on integer labels."""
     model.compile(optimizer=make_optimizer(cfg.optimizer, learning_rate), loss=sparse_crossentropy(cfg.label_smoothing),
-                  metrics=["accuracy"], jit_compile=cfg.jit_compile or "auto")
+                  metrics=["accuracy"], jit_compile=cfg.jit_compile or "auto",
+                  steps_per_execution=cfg.steps_per_execution)
+
+
+@contextmanager
+def training_precision(mixed_precision: str):
+    """Layers built in the block compute in that mixed policy, their weights kept in float32 (so evaluation
+    and exports load them into the float32 model); Keras adds loss scaling for mixed_float16."""
+    keras.config.set_dtype_policy("float32" if mixed_precision == "off" else mixed_precision)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy("float32")
 
 
 def sparse_crossentropy(label_smoothing: float):

@@ -1,0 +1,39 @@
+"""The GPU speed settings (mixed precision, steps per execution): off by default, and a run trained with them
+evaluates and exports as any other."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from config import Config, make_config
+from models.classifier import backbone_of, build_model, classifier_of
+from models.training import training_precision
+from tests.helpers import as_argv, run_script, tiny_run
+
+
+def test_the_defaults_train_in_float32_one_step_per_call():
+    assert (Config.mixed_precision, Config.steps_per_execution) == ("off", 1)
+
+
+def test_mixed_precision_computes_in_16_bits_keeps_float32_weights_and_probabilities():
+    with training_precision("mixed_bfloat16"):
+        model = build_model(make_config({"image_size": 32, "weights": None}))
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored after the block
+    classifier = classifier_of(model)
+    conv = next(layer for layer in backbone_of(classifier).layers if isinstance(layer, keras.layers.Conv2D))
+    assert conv.compute_dtype == "bfloat16" and conv.kernel.dtype == "float32"
+    probs = classifier(np.zeros((2, 28, 28, 1), "float32"))
+    assert probs.dtype == "float32" and np.allclose(keras.ops.convert_to_numpy(probs).sum(axis=1), 1, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_a_run_trained_in_mixed_precision_with_two_steps_per_call_evaluates(tmp_path):
+    overrides = {**tiny_run(tmp_path), "mixed_precision": "mixed_bfloat16", "steps_per_execution": "2"}
+    run_script("train.py", as_argv(overrides))
+    history = json.loads((tmp_path / "artifacts" / "history.json").read_text())
+    assert history["completed"] and len(history["epochs"]) == 2
+    run_script("evaluate.py", as_argv({"artifacts_dir": overrides["artifacts_dir"]}))
+    metrics = json.loads((tmp_path / "artifacts" / "metrics.json").read_text())
+    assert 0 <= metrics["test_accuracy"] <= 1 and metrics["config"]["mixed_precision"] == "mixed_bfloat16"
