@@ -13,6 +13,7 @@ from pathlib import Path
 
 from models.inference import load_keras_export
 from runkit import cli
+from runkit.errors import UserError
 from runkit.files import require
 from webapp.server import create_app
 
@@ -25,6 +26,8 @@ def main(argv: list[str]) -> None:
                         help=f"the Keras export, .h5 or .keras (the map needs its layers); default: {DEFAULT_MODEL}")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
+    if not 1 <= args.port <= 65535:
+        raise UserError(f"--port {args.port}: a port is a number from 1 to 65535")
     app = create_app(load_keras_export(require(args.model, "export_model.py")))
     print(f"serving {args.model} on http://127.0.0.1:{args.port} (Ctrl-C stops it)", flush=True)
     app.run(host="127.0.0.1", port=args.port, threaded=True)

@@ -75,7 +75,8 @@ def start(run: Run, script: str, shared: list[str], parallel: int) -> None:
         env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     argv = run.argv(shared if script == "train.py" else [a for a in shared if a != "--fresh"])
     run.log = open(make_folder(run.folder) / "log.txt", "a")  # noqa: SIM115  (closed when the run ends)
-    run.process = subprocess.Popen([sys.executable, str(ROOT / script), *argv], cwd=ROOT, env=env,
+    # started in the caller's folder, so that relative paths mean what they said there
+    run.process = subprocess.Popen([sys.executable, str(ROOT / script), *argv], env=env,
                                    stdout=run.log, stderr=subprocess.STDOUT)
     run.status = "training" if script == "train.py" else "evaluating"
     run.started = run.started or time.monotonic()

@@ -18,7 +18,7 @@ from config import make_config
 from data.images import load_image
 from models.classifier import build_model, classifier_of, with_flip_averaging
 from models.inference import load_keras_export, top_classes
-from tests.helpers import ROOT, garment, png_header_only
+from tests.helpers import ROOT, assert_one_line_error, garment, png_header_only, run_script
 from tests.test_photos import as_photo
 from webapp.server import MAX_UPLOAD_MB, create_app
 
@@ -75,6 +75,11 @@ def test_the_endpoint_answers_top_3_the_image_seen_and_grad_cam_and_bad_uploads_
     for response, status, message in cases:
         assert response.status_code == status and response.get_json()["error"].startswith(message)
     assert post(photo.read_bytes(), "again.jpg").status_code == 200  # still serving
+
+
+def test_a_port_out_of_range_is_refused_with_one_line(exported):
+    assert_one_line_error(run_script("demo.py", ["--model", str(exported), "--port", "70000"], check=False),
+                          "--port 70000: a port is a number from 1 to 65535")
 
 
 def decode(data_url: str) -> bytes:
