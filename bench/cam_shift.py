@@ -56,7 +56,7 @@ def centres(maps: np.ndarray) -> np.ndarray:
 
 
 def follow(classifier, images: np.ndarray, method: str, max_stride: int | None) -> dict:
-    """How Grad-CAM's peak and centre move when (n, 28, 28) images move SHIFT pixels right, and where the
+    """How the map's peak and centre move when (n, 28, 28) images move SHIFT pixels right, and where the
     unmoved images' peaks fall."""
     maps = {move: activation_maps(classifier, shifted(images, move)[..., None], method=method, max_stride=max_stride)
             for move in (-SHIFT // 2, 0, SHIFT // 2)}
