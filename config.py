@@ -47,6 +47,7 @@ class Config:
     jit_compile: bool = False  # force XLA on the training step; False: Keras decides (XLA on GPUs, not on CPUs)
     mixed_precision: str = "off"  # training computes in: off (float32), mixed_bfloat16 or mixed_float16 (GPUs)
     steps_per_execution: int = 1  # training steps per call of the compiled step (fewer host round trips)
+    compilation_cache: str | None = "runs/jax_cache"  # JAX: compiled steps kept for later runs of the same shapes
     label_smoothing: float = 0.0  # share of each target spread over all classes (Szegedy et al. 2016)
     # --- where training runs (tf.distribute; see models/distribute.py and docs/scaling.md) ---
     strategy: str = "default"  # default: one device; TF: mirrored (local GPUs), multi_worker; JAX: data_parallel

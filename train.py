@@ -20,7 +20,7 @@ import time
 from data import load_fashion_mnist, make_dataset, split_train_val
 from models import build_model, classifier_of, start_or_resume, train_two_phases
 from models.distribute import describe_worker_failure, make_distribution, run_files, worker_failures
-from models.training import best_val_accuracy, training_precision
+from models.training import best_val_accuracy, training_precision, use_compilation_cache
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import exclusive_use
@@ -40,6 +40,7 @@ def main(argv: list[str]) -> None:
     val_ds = make_dataset(x_val, y_val, global_batch)
     print(f"data: {len(x_train)} train / {len(x_val)} validation images from {source}", flush=True)
 
+    use_compilation_cache(cfg.compilation_cache)
     with exclusive_use(files.root):  # one training per folder
         history = start_or_resume(files, dataclasses.asdict(cfg), len(train_ds), fresh)
         started = time.monotonic()

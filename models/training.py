@@ -14,7 +14,7 @@ from data import skip_epochs
 from models.classifier import NUM_CLASSES, freeze_base, is_transfer_learning, unfreeze_base
 from models.clr import CyclicalLR, LogLearningRate
 from runkit.errors import UserError
-from runkit.files import RunFiles, atomic_path, read_json, write_json
+from runkit.files import RunFiles, atomic_path, make_folder, read_json, write_json
 from runkit.machine import optional_tensorflow
 
 PHASES = ("frozen", "finetune")
@@ -31,6 +31,16 @@ def compile_for_training(model, cfg, learning_rate=1e-3) -> None:
     model.compile(optimizer=make_optimizer(cfg.optimizer, learning_rate), loss=sparse_crossentropy(cfg.label_smoothing),
                   metrics=["accuracy"], jit_compile=cfg.jit_compile or "auto",
                   steps_per_execution=cfg.steps_per_execution)
+
+
+def use_compilation_cache(folder: str | None) -> None:
+    """On JAX, keep each compiled step in `folder` (None: not at all), so that the next run with the same
+    shapes (another seed, a resumed run, a sweep's next run) loads it instead of compiling again."""
+    if folder and keras.backend.backend() == "jax":
+        import jax
+
+        jax.config.update("jax_compilation_cache_dir", str(make_folder(folder)))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)  # the many short compiles add up too
 
 
 @contextmanager

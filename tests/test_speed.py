@@ -37,3 +37,15 @@ def test_a_run_trained_in_mixed_precision_with_two_steps_per_call_evaluates(tmp_
     run_script("evaluate.py", as_argv({"artifacts_dir": overrides["artifacts_dir"]}))
     metrics = json.loads((tmp_path / "artifacts" / "metrics.json").read_text())
     assert 0 <= metrics["test_accuracy"] <= 1 and metrics["config"]["mixed_precision"] == "mixed_bfloat16"
+
+
+@pytest.mark.slow
+def test_on_jax_a_second_run_of_the_same_shapes_compiles_nothing(tmp_path):
+    """The persistent compilation cache: another seed, same shapes, loads every compiled step."""
+    cache = tmp_path / "jax_cache"
+    overrides = {**tiny_run(tmp_path), "compilation_cache": str(cache)}
+    run_script("train.py", as_argv(overrides), env={"KERAS_BACKEND": "jax"})
+    compiled = sorted(path.name for path in cache.iterdir())
+    assert compiled  # the steps of both phases, evaluation and more
+    run_script("train.py", [*as_argv(overrides), "--seed", "7", "--fresh"], env={"KERAS_BACKEND": "jax"})
+    assert sorted(path.name for path in cache.iterdir()) == compiled
