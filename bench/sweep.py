@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from config import make_config, parse_overrides
+from models.training import best_val_accuracy
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import RunFiles, make_folder, write_json
@@ -40,7 +41,6 @@ class Run:
     folder: Path
     status: str = "waiting"  # waiting, training, evaluating, done, cut short, failed, not started
     process: subprocess.Popen | None = None
-    started: float | None = None
     log: object = field(default=None, repr=False)
 
     @property
@@ -79,7 +79,6 @@ def start(run: Run, script: str, shared: list[str], parallel: int) -> None:
     run.process = subprocess.Popen([sys.executable, str(ROOT / script), *argv], env=env,
                                    stdout=run.log, stderr=subprocess.STDOUT)
     run.status = "training" if script == "train.py" else "evaluating"
-    run.started = run.started or time.monotonic()
 
 
 def advance(run: Run, shared: list[str], parallel: int) -> None:
@@ -146,9 +145,9 @@ def summary_row(run: Run) -> dict:
     row = {"run": run.name, "overrides": run.overrides, "status": run.status, "val_accuracy": None,
            "test_accuracy": None, "train_minutes": None}
     if files.history.is_file():
-        epochs = json.loads(files.history.read_text()).get("epochs", [])
-        row["train_minutes"] = round(sum(e["seconds"] for e in epochs) / 60, 2)
-        row["val_accuracy"] = max((e["val_accuracy"] for e in epochs), default=None)
+        history = json.loads(files.history.read_text())
+        row["train_minutes"] = round(sum(e["seconds"] for e in history["epochs"]) / 60, 2)
+        row["val_accuracy"] = best_val_accuracy(history) if history["epochs"] else None
     if run.status == "done":
         row["test_accuracy"] = json.loads(files.metrics.read_text())["test_accuracy"]
     return row

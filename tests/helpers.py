@@ -2,6 +2,7 @@
 user runs them, and the one-line error check."""
 
 import gzip
+import io
 import os
 import struct
 import subprocess
@@ -11,6 +12,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from bench.photos import render_photo
+from data.images import load_image
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -111,3 +115,8 @@ def png_header_only(path, width, height):
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
                      + chunk(b"IEND", b""))
     return path
+
+
+def as_photo(image: np.ndarray, seed: int) -> np.ndarray:
+    """The image photographed (bench.photos' rendering), read back as predict.py and demo.py read files."""
+    return load_image(io.BytesIO(render_photo(image, np.random.default_rng(seed))))

@@ -1,5 +1,6 @@
 """demo.py: the JSON endpoint in process, and the page in a real headless Chromium against the served script."""
 
+import base64
 import io
 import os
 import shutil
@@ -18,8 +19,7 @@ from config import make_config
 from data.images import load_image
 from models.classifier import build_model, classifier_of, with_flip_averaging
 from models.inference import load_keras_export, top_classes
-from tests.helpers import ROOT, assert_one_line_error, garment, png_header_only, run_script
-from tests.test_photos import as_photo
+from tests.helpers import ROOT, as_photo, assert_one_line_error, garment, png_header_only, run_script
 from webapp.server import MAX_UPLOAD_MB, create_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -83,8 +83,6 @@ def test_a_port_out_of_range_is_refused_with_one_line(exported):
 
 
 def decode(data_url: str) -> bytes:
-    import base64
-
     assert data_url.startswith("data:image/png;base64,")
     return base64.b64decode(data_url.split(",", 1)[1])
 

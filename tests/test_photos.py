@@ -1,20 +1,13 @@
 """Users' photos become the data set's images: the conversion checked on photo-like renderings."""
 
-import io
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from bench.photos import render_photo
 from data.fashion_mnist import load_split
-from data.images import load_image, to_fashion_mnist
-from tests.helpers import SHARED_DATA, SILHOUETTES, garment
-
-
-def as_photo(image: np.ndarray, seed: int) -> np.ndarray:
-    """The image photographed (bench.photos' rendering), read back as predict.py and demo.py read files."""
-    return load_image(io.BytesIO(render_photo(image, np.random.default_rng(seed))))
+from data.images import to_fashion_mnist
+from tests.helpers import SHARED_DATA, SILHOUETTES, as_photo, garment
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
