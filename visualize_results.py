@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from data import CLASS_NAMES, load_fashion_mnist
-from models.cam import activation_maps, upsampled
+from models.cam import METHOD_NAMES, activation_maps, map_method, upsampled
 from models.classifier import load_trained_classifier
 from runkit import cli
 from runkit.files import RunFiles, read_json, require
@@ -40,14 +40,15 @@ def main(argv: list[str]) -> None:
 
 
 def plot_activation_maps(cfg, files, images, labels, probs, path, count: int = 16) -> None:
-    """Activation maps (LayerCAM) of the predicted class for half correct, half wrong test images, over the
+    """Activation maps (models/cam.py) of the predicted class for half correct, half wrong test images, over the
     upsampled input."""
     classifier = load_trained_classifier(dataclasses.replace(cfg, tta_flip=False), files.best_weights)
     picked = plots.pick_examples(labels, probs, count, 0.5, cfg.seed)
     maps = activation_maps(classifier, images[picked, ..., None], class_index=probs[picked].argmax(axis=1))
     titles = plots.prediction_titles(picked, labels, probs, CLASS_NAMES)
+    method = METHOD_NAMES[map_method(classifier)[0]]
     plots.image_grid(upsampled(images[picked], maps.shape[1]), titles,
-                     f"LayerCAM: where {cfg.architecture} looked for the predicted class (red title: wrong)", path,
+                     f"{method}: where {cfg.architecture} looked for the predicted class (red title: wrong)", path,
                      heatmaps=maps)
 
 

@@ -3,12 +3,13 @@
     python -m bench.cam_shift --preset quick --data_dir DIR --out runs/cam_shift.json
 
 For the first N test images of a trained run with SHIFT / 2 black columns on each side (so the garment
-stays whole when moved; footwear and bags fill the width, so few of them qualify), the Grad-CAM of the
-predicted class is computed on each image moved SHIFT / 2 pixels left and as far right: its peak should
-move right by SHIFT x image_size / 28 pixels of the upsampled input. Reported for LayerCAM and Grad-CAM,
-each on the map models/cam.py picks and on the backbone's last map (where Grad-CAM is usually taken):
-the mean move of the peak and of the map's centre (of its upper half), their mean error, and how the
-unmoved images' peaks spread over the quadrants.
+stays whole when moved; footwear and bags fill the width, so few of them qualify), the activation map of
+the predicted class is computed on each image moved SHIFT / 2 pixels left and as far right: its peak should
+move right by SHIFT x image_size / 28 pixels of the upsampled input. Reported for the backbone's own map
+(models/cam.py) and for LayerCAM and Grad-CAM on its last map (where Grad-CAM is usually taken): the mean
+move of the peak and of the map's centre (of its upper half), their mean error, how the unmoved images'
+peaks spread over the quadrants, and the classifier's accuracy on the moved images (a map cannot follow a
+garment the model no longer recognises).
 """
 
 import argparse
@@ -17,7 +18,7 @@ import dataclasses
 import numpy as np
 
 from data.fashion_mnist import load_fashion_mnist
-from models.cam import MAX_STRIDE, METHODS, activation_maps, split_at_map
+from models.cam import activation_maps, map_method, split_at_map
 from models.classifier import backbone_of, load_trained_classifier
 from runkit import cli
 from runkit.files import RunFiles, write_json
@@ -68,8 +69,9 @@ def follow(classifier, images: np.ndarray, method: str, max_stride: int | None) 
         return {"mean": float(moved.mean()), "mean_abs_error": float(np.abs(moved - expected).mean())}
 
     bottom, right = (peaks(maps[0]) >= size / 2).T
+    backbone = backbone_of(classifier)
     return {
-        "map_side": split_at_map(backbone_of(classifier), max_stride)[0].output.shape[1],
+        "map_side": (backbone if method == "rollout" else split_at_map(backbone, max_stride)[0]).output.shape[1],
         "expected_move": expected, "peak_move": movement(peaks), "centre_move": movement(centres),
         "peak_quadrants": {"top-left": int((~bottom & ~right).sum()), "top-right": int((~bottom & right).sum()),
                            "bottom-left": int((bottom & ~right).sum()), "bottom-right": int((bottom & right).sum())},
@@ -82,15 +84,21 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--out", help="write the result as JSON here")
     args, overrides = parser.parse_known_args(argv)
     cfg = dataclasses.replace(cli.trained_run_config(overrides), tta_flip=False)  # one view: one map
-    (_, (images, _)), _ = load_fashion_mnist(cfg.data_dir)
-    images = images[room_to_move(images)][:args.count]
+    (_, (images, labels)), _ = load_fashion_mnist(cfg.data_dir)
+    keep = room_to_move(images)
+    images, labels = images[keep][:args.count], labels[keep][:args.count]
     classifier = load_trained_classifier(cfg, RunFiles(cfg.artifacts_dir).best_weights)
-    maps = {f"{method}, {where}": follow(classifier, images, method, max_stride)
-            for method in METHODS for where, max_stride in (("chosen map", MAX_STRIDE), ("last map", None))}
+    choices = {"its own": map_method(classifier), "layercam, last map": ("layercam", None),
+               "gradcam, last map": ("gradcam", None)}
+    maps = {name: {"method": method, "max_stride": stride, **follow(classifier, images, method, stride)}
+            for name, (method, stride) in choices.items()}
+    accuracy = {f"{move:+d} px": float((classifier.predict(shifted(images, move)[..., None], verbose=0).argmax(axis=1)
+                                        == labels).mean()) for move in (-SHIFT // 2, 0, SHIFT // 2)}
+    print(f"accuracy on the {len(images)} images moved: {accuracy}")
     result = {"image_size": cfg.image_size, "architecture": cfg.architecture, "count": len(images), "shift": SHIFT,
-              "run": cfg.artifacts_dir, "machine": machine_info(), "maps": maps}
+              "run": cfg.artifacts_dir, "machine": machine_info(), "accuracy_when_moved": accuracy, "maps": maps}
     for name, r in maps.items():
-        print(f"{name} ({r['map_side']}x{r['map_side']}): expected move {r['expected_move']:+.1f} px; "
+        print(f"{name} ({r['method']}, {r['map_side']}x{r['map_side']}): expected move {r['expected_move']:+.1f} px; "
               f"peak {r['peak_move']['mean']:+.1f} (mean error {r['peak_move']['mean_abs_error']:.1f}), "
               f"centre {r['centre_move']['mean']:+.1f} (mean error {r['centre_move']['mean_abs_error']:.1f}); "
               f"peaks by quadrant {r['peak_quadrants']}")

@@ -1,37 +1,63 @@
-"""Class activation maps: where in the image the classifier looked for a class.
+"""Class activation maps: where in the image the classifier looked.
 
-Two ways to weigh a feature map A by the gradient G of the class's probability: Grad-CAM (Selvaraju et
-al. 2017) weighs each channel by its mean gradient, relu(sum_c mean(G_c) A_c); LayerCAM (Jiang et al.
-2021) weighs each cell by its own positive gradient, relu(sum_c relu(G_c) A_c), which keeps a map on a
-coarse grid localised. The map is the backbone's deepest whose cells are at most MAX_STRIDE input pixels
-apart: MobileNetV2's last (stride 32) is 2x2 at 64 px, and its padding draws every peak to the bottom
-right (docs/explanations.md measures both choices). The classifier is run in parts (preprocessing,
-backbone up to that map, the rest) so that the gradient can be taken with respect to those features,
-with the running backend's own autodiff.
+Three ways to make the map, each backbone with the one that follows a moved garment best (bench.cam_shift;
+docs/explanations.md has the measurements):
+- LayerCAM (Jiang et al. 2021) weighs each cell of a feature map A by its own positive gradient G of the
+  class's probability, relu(sum_c relu(G_c) A_c), which keeps a map on a coarse grid localised. MobileNetV2
+  uses its deepest map with cells at most 16 input pixels apart: the last one (stride 32) is 2x2 at 64 px,
+  and its padding draws every peak to the bottom right.
+- Grad-CAM (Selvaraju et al. 2017) weighs each channel by its mean gradient, relu(sum_c mean(G_c) A_c). The
+  small CNN uses it on its 14x14 map (stride 2): on its last 7x7 map, and with LayerCAM, the map lags the garment.
+- Attention rollout (Abnar & Zuidema 2020) for the ViT: gradient maps over its tokens do not follow the
+  garment, as every token has mixed in the whole image; rollout traces attention back to the patches.
+  It is the same for every class.
+The gradient methods run the classifier in parts (preprocessing, backbone up to the map, the rest), so the
+gradient is taken with respect to those features, with the running backend's own autodiff.
 """
 
 import keras
 import numpy as np
 
 from models.classifier import classifier_parts
+from models.vit import attention_rollout
 
-MAX_STRIDE = 16  # input pixels from one cell of the map to the next
-METHODS = ("layercam", "gradcam")
+# (method, the map's largest stride in input pixels, None: the last map), by the backbone's name
+MAPS = {"mobilenetv2": ("layercam", 16), "cnn": ("gradcam", 2), "vit": ("rollout", None)}
+METHOD_NAMES = {"layercam": "LayerCAM", "gradcam": "Grad-CAM", "rollout": "attention rollout"}
 
 
-def activation_maps(classifier: keras.Model, images, class_index=None, method: str = "layercam",
-                    max_stride: int | None = MAX_STRIDE) -> np.ndarray:
+def map_method(classifier: keras.Model) -> tuple[str, int | None]:
+    """(method, max_stride) this classifier's backbone draws its maps with (LayerCAM at stride 16 for others)."""
+    return MAPS.get(classifier_parts(classifier)[1].name, MAPS["mobilenetv2"])
+
+
+def activation_maps(classifier: keras.Model, images, class_index=None, method: str | None = None,
+                    max_stride: int | None = None) -> np.ndarray:
     """Heatmaps (n, image_size, image_size) in [0, 1] over the upsampled input.
 
-    `class_index`: one class for all images, one per image, or None for each image's predicted class.
-    `method`: "layercam" or "gradcam". `max_stride`: None takes the backbone's last map, where Grad-CAM
-    is usually computed.
+    `class_index`: one class for all images, one per image, or None for each image's predicted class (rollout
+    ignores it). `method`: None for the backbone's own (`map_method`), else "layercam", "gradcam" or "rollout";
+    `max_stride` then picks the feature map of the gradient methods (None: the backbone's last map).
     """
-    if method not in METHODS:
-        raise ValueError(f"method={method!r}: choose one of {', '.join(METHODS)}")
+    if method is None:
+        method, max_stride = map_method(classifier)
+    if method not in METHOD_NAMES:
+        raise ValueError(f"method={method!r}: choose one of {', '.join(METHOD_NAMES)}")
     preprocess, backbone, head = classifier_parts(classifier)
-    early, rest = split_at_map(backbone, max_stride)
     inputs = preprocess(np.asarray(images, "float32"), training=False)
+    if method == "rollout":
+        maps = attention_rollout(backbone, inputs)
+    else:
+        maps = gradient_weighted_map(backbone, head, inputs, class_index, method, max_stride)
+    maps = keras.ops.convert_to_numpy(keras.ops.image.resize(maps[..., None], inputs.shape[1:3]))[..., 0]
+    maps = maps - maps.min(axis=(1, 2), keepdims=True) if method == "rollout" else maps  # rollout's floor is > 0
+    peak = maps.max(axis=(1, 2), keepdims=True)
+    return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)
+
+
+def gradient_weighted_map(backbone, head, inputs, class_index, method: str, max_stride: int | None) -> np.ndarray:
+    """LayerCAM or Grad-CAM (n, side, side) on the map `split_at_map` picks."""
+    early, rest = split_at_map(backbone, max_stride)
     features = keras.ops.convert_to_numpy(early(inputs, training=False))
 
     def probabilities(x):
@@ -41,17 +67,14 @@ def activation_maps(classifier: keras.Model, images, class_index=None, method: s
 
     predicted = keras.ops.convert_to_numpy(probabilities(features)).argmax(axis=1)
     wanted = predicted if class_index is None else np.broadcast_to(class_index, len(features))
-    chosen = np.eye(classifier.output_shape[-1], dtype="float32")[wanted]  # one-hot of each image's class
+    chosen = np.eye(head[-1].units, dtype="float32")[wanted]  # one-hot of each image's class
 
     def total_score(x):  # each image's score depends on its own features only: one gradient serves all
         return keras.ops.sum(probabilities(x) * chosen)
 
     grads = gradient(total_score, features)
     weights = np.maximum(grads, 0) if method == "layercam" else grads.mean(axis=(1, 2), keepdims=True)
-    maps = np.maximum((weights * features).sum(axis=-1), 0)[..., None]
-    maps = keras.ops.convert_to_numpy(keras.ops.image.resize(maps, inputs.shape[1:3]))[..., 0]
-    peak = maps.max(axis=(1, 2), keepdims=True)
-    return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)
+    return np.maximum((weights * features).sum(axis=-1), 0)
 
 
 def split_at_map(backbone: keras.Model, max_stride: int | None) -> tuple[keras.Model, list[keras.Model]]:

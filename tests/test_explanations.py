@@ -7,22 +7,33 @@ from PIL import Image
 
 from bench.cam_shift import follow
 from config import PRESETS, make_config
-from models.cam import MAX_STRIDE, split_at_map
+from models.cam import activation_maps, map_method, split_at_map
 from models.classifier import backbone_of, build_classifier, classifier_parts
 from tests.helpers import SHARED_WEIGHTS, SILHOUETTES, garment
 
 
-@pytest.mark.parametrize("preset, layer, side", [
-    ("quick", "block_13_expand_relu", 4), ("full", "block_13_expand_relu", 8),  # stride 16, not the last 32
-    ("cnn", "stage3_conv2_relu", 7), ("vit", "token_grid", 7)])  # their last maps already have stride 4
-def test_each_preset_draws_from_its_deepest_map_of_stride_16_or_finer(preset, layer, side):
-    backbone = classifier_parts(build_classifier(make_config({**PRESETS[preset], "weights": None})))[1]
-    early, rest = split_at_map(backbone, MAX_STRIDE)
-    assert early.layers[-1].name == layer and early.output.shape[1:3] == (side, side)
+@pytest.mark.parametrize("preset, method, layer, side", [
+    ("quick", "layercam", "block_13_expand_relu", 4), ("full", "layercam", "block_13_expand_relu", 8),  # stride 16
+    ("cnn", "gradcam", "stage2_conv2_relu", 14)])  # stride 2, not the last map's 4
+def test_each_convolutional_preset_draws_from_its_map(preset, method, layer, side):
+    classifier = build_classifier(make_config({**PRESETS[preset], "weights": None}))
+    backbone = classifier_parts(classifier)[1]
+    own_method, max_stride = map_method(classifier)
+    early, rest = split_at_map(backbone, max_stride)
+    assert own_method == method and early.layers[-1].name == layer and early.output.shape[1:3] == (side, side)
     x = np.random.default_rng(0).random((2, *backbone.input.shape[1:]), "float32")
     composed = rest[0](early(x)) if rest else early(x)  # the two parts make the whole backbone
     np.testing.assert_allclose(keras.ops.convert_to_numpy(composed), keras.ops.convert_to_numpy(backbone(x)),
                                atol=1e-5)
+
+
+def test_the_vit_draws_attention_rollout_the_same_for_every_class():
+    classifier = build_classifier(make_config(PRESETS["vit"]))
+    images = scenes(4, np.random.default_rng(0))[0][..., None]
+    maps = activation_maps(classifier, images, class_index=0)
+    assert map_method(classifier) == ("rollout", None) and maps.shape == (4, 28, 28)
+    assert np.allclose(maps.min(axis=(1, 2)), 0) and np.allclose(maps.max(axis=(1, 2)), 1)
+    np.testing.assert_allclose(activation_maps(classifier, images, class_index=5), maps)
 
 
 def scenes(count: int, rng, margin: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -38,26 +49,43 @@ def scenes(count: int, rng, margin: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
+def follows_a_moved_garment(classifier, epochs: int) -> np.ndarray:
+    """The classifier learns which garment is in the picture, wherever it is; moved 6 pixels right, its own
+    map's centre and peak must move with it. Returns the moved images."""
+    rng = np.random.default_rng(0)
+    images, labels = scenes(3000, rng)
+    classifier.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    classifier.fit(images[..., None], labels, epochs=epochs, batch_size=64, verbose=0)
+    moved, moved_labels = scenes(60, rng, margin=3)
+    assert (classifier.predict(moved[..., None], verbose=0).argmax(axis=1) == moved_labels).mean() > 0.95
+
+    result = follow(classifier, moved, *map_method(classifier))
+    expected = result["expected_move"]  # 6 pixels of 28, in pixels of the upsampled image
+    assert result["centre_move"]["mean"] > 0.7 * expected and result["centre_move"]["mean_abs_error"] < 0.35 * expected
+    assert result["peak_move"]["mean"] > 0.5 * expected
+    return moved
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not SHARED_WEIGHTS.is_file(), reason=f"needs the ImageNet weights at {SHARED_WEIGHTS}: a "
                     "MobileNetV2 trained from random weights for seconds classifies nothing")
 @pytest.mark.parametrize("preset", ["quick", "full"])
 def test_the_map_follows_a_garment_moved_6_pixels(preset):
-    """The classifier learns which garment is in the picture, wherever it is (its ImageNet base frozen, as
-    in the first phase of training); moved 6 pixels right, the map's centre and peak move with it."""
-    rng = np.random.default_rng(0)
-    images, labels = scenes(3000, rng)
+    """MobileNetV2 with its ImageNet base frozen, as in the first phase of training."""
     keras.utils.set_random_seed(0)
     classifier = build_classifier(make_config({**PRESETS[preset], "weights": str(SHARED_WEIGHTS)}))
     backbone_of(classifier).trainable = False
-    classifier.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
-    classifier.fit(images[..., None], labels, epochs=3, batch_size=64, verbose=0)
-    moved, moved_labels = scenes(60, rng, margin=3)
-    assert (classifier.predict(moved[..., None], verbose=0).argmax(axis=1) == moved_labels).mean() > 0.95
-
-    result = follow(classifier, moved, "layercam", MAX_STRIDE)
-    expected = result["expected_move"]  # 6 pixels of 28, in pixels of the upsampled image
-    assert result["centre_move"]["mean"] > 0.7 * expected and result["centre_move"]["mean_abs_error"] < 0.35 * expected
-    assert result["peak_move"]["mean"] > 0.5 * expected
+    moved = follows_a_moved_garment(classifier, epochs=3)
     if preset == "quick":  # where Grad-CAM is usually taken, the 2x2 map, nothing moves
-        assert abs(follow(classifier, moved, "gradcam", None)["centre_move"]["mean"]) < 0.3 * expected
+        assert abs(follow(classifier, moved, "gradcam", None)["centre_move"]["mean"]) < 0.3 * 6 * 64 / 28
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", ["cnn", "vit"])
+def test_the_map_follows_a_garment_moved_6_pixels_from_scratch(preset):
+    """The CNN and the ViT, trained from scratch on the drawn garments."""
+    keras.utils.set_random_seed(0)
+    classifier = build_classifier(make_config(PRESETS[preset]))
+    moved = follows_a_moved_garment(classifier, epochs={"cnn": 20, "vit": 5}[preset])
+    if preset == "vit":  # a gradient map over its tokens does not move
+        assert abs(follow(classifier, moved, "layercam", None)["centre_move"]["mean"]) < 0.3 * 6

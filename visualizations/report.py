@@ -9,7 +9,7 @@ FIGURES = (
     ("Accuracy", "accuracy_plot.png"), ("Loss", "loss_plot.png"), ("Learning rate", "learning_rate.png"),
     ("Confusion matrix", "confusion_matrix.png"), ("Example predictions", "example_predictions.png"),
     ("Confidence per class", "prediction_probabilities_boxplot.png"), ("Reliability", "reliability.png"),
-    ("Most confident mistakes", "misclassified.png"), ("Where the model looked (LayerCAM)", "activation_maps.png"),
+    ("Most confident mistakes", "misclassified.png"), ("Where the model looked", "activation_maps.png"),
 )
 
 
