@@ -66,6 +66,7 @@ def test_the_endpoint_answers_top_3_the_image_seen_and_grad_cam_and_bad_uploads_
     seen = np.asarray(Image.open(io.BytesIO(decode(body["seen"]))))
     np.testing.assert_array_equal(seen, as_photo(garment("t-shirt"), 0))  # the 28x28 image, polarity fixed
     assert np.asarray(Image.open(io.BytesIO(decode(body["activation_map"])))).shape == (32, 32, 3)  # at image_size
+    assert body["map_method"] == "LayerCAM"
 
     bomb = png_header_only(tmp_path / "bomb.png", 30_000, 30_000)
     cases = [(post(b"not an image", "notes.txt"), 400, "notes.txt: not a readable image"),
@@ -135,6 +136,7 @@ def test_the_page_in_a_real_browser_shows_the_class_and_a_bad_upload_s_reason(se
         assert shown[0].endswith(f"{100 * expected[0]['probability']:.1f}%")
         assert page.locator("#seen").evaluate("img => img.naturalWidth") == 28
         assert page.locator("#activation_map").evaluate("img => img.naturalWidth") == 32
+        assert page.locator("#map_method").inner_text() == "LayerCAM"
 
         page.set_input_files("#file", str(notes))
         page.wait_for_function("document.getElementById('error').textContent.length > 0")

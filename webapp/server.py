@@ -16,7 +16,7 @@ from matplotlib import colormaps
 from PIL import Image
 
 from data.images import load_image
-from models.cam import activation_maps, upsampled
+from models.cam import METHOD_NAMES, activation_maps, map_method, upsampled
 from models.inference import single_view, top_classes
 from runkit.errors import UserError
 
@@ -49,7 +49,8 @@ def create_app(model: keras.Model) -> Flask:
             probs = model.predict(image[None, ..., None], verbose=0)[0]
             heatmap = activation_maps(classifier, image[None, ..., None], class_index=int(probs.argmax()))[0]
         return jsonify(file=upload.filename, top=top_classes(probs, TOP_K), seen=png_data_url(image),
-                       activation_map=png_data_url(overlay(image, heatmap)))
+                       activation_map=png_data_url(overlay(image, heatmap)),
+                       map_method=METHOD_NAMES[map_method(classifier)[0]])
 
     @app.errorhandler(413)
     def too_large(_):
