@@ -56,7 +56,7 @@ class Config:
     clr_min: float = 4e-5  # lower LR bound
     clr_max: float = 1e-3  # upper LR bound
     clr_step_epochs: float = 11.0  # half a cycle, in epochs: one triangle over phase 2's 22 epochs
-    clr_policy: str = "triangular"  # triangular, triangular2 or exp_range
+    clr_policy: str = "triangular"  # triangular, triangular2, exp_range, or one_cycle: up, then down to the end
     clr_gamma: float = 0.99994  # per-step amplitude decay of exp_range
     # --- evaluation and export ---
     tta_flip: bool = True  # average each prediction with the mirrored image's (test-time augmentation)
@@ -91,7 +91,7 @@ ARCHITECTURE_FIELDS = ("architecture", "image_size", "alpha", "cnn_filters", "vi
 # the optimizers are Keras' own of these names.
 ARCHITECTURES = ("mobilenet_v2", "cnn", "vit")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
-CLR_POLICIES = ("triangular", "triangular2", "exp_range")
+CLR_POLICIES = ("triangular", "triangular2", "exp_range", "one_cycle")
 STRATEGIES = ("default", "mirrored", "multi_worker", "data_parallel")
 PRECISIONS = ("off", "mixed_bfloat16", "mixed_float16")
 

@@ -5,14 +5,20 @@ import numpy as np
 from keras import ops
 
 
-def cyclical_lr(step, min_lr: float, max_lr: float, step_size: int, policy: str = "triangular", gamma: float = 1.0):
+def cyclical_lr(step, min_lr: float, max_lr: float, step_size: int, policy: str = "triangular", gamma: float = 1.0,
+                total_steps: int | None = None):
     """The LR at optimizer step `step` (a number, array or tensor of steps); `step_size` is half a cycle, in steps.
 
     triangular: the LR climbs linearly min -> max over step_size steps and back down;
     triangular2: the same, with the amplitude halved every cycle;
-    exp_range: the amplitude shrinks by gamma**step.
+    exp_range: the amplitude shrinks by gamma**step;
+    one_cycle: one climb over step_size steps, then down to min_lr at `total_steps` (the phase's end).
     """
     step = ops.cast(step, "float32")
+    if policy == "one_cycle":
+        fall = max(total_steps - step_size, 1)
+        x = ops.where(step < step_size, step / step_size, (total_steps - step) / fall)
+        return min_lr + (max_lr - min_lr) * ops.clip(x, 0.0, 1.0)
     cycle = ops.floor(1 + step / (2 * step_size))
     x = ops.abs(step / step_size - 2 * cycle + 1)
     if policy == "triangular2":
@@ -32,8 +38,9 @@ class CyclicalLR(keras.optimizers.schedules.LearningRateSchedule):
     continues it from the optimizer's restored step count.
     """
 
-    def __init__(self, min_lr, max_lr, step_size, policy="triangular", gamma=1.0):
-        self.schedule = dict(min_lr=min_lr, max_lr=max_lr, step_size=step_size, policy=policy, gamma=gamma)
+    def __init__(self, min_lr, max_lr, step_size, policy="triangular", gamma=1.0, total_steps=None):
+        self.schedule = dict(min_lr=min_lr, max_lr=max_lr, step_size=step_size, policy=policy, gamma=gamma,
+                             total_steps=total_steps)
 
     def __call__(self, step):
         return cyclical_lr(step, **self.schedule)

@@ -200,7 +200,7 @@ def train_two_phases(model, cfg, train_ds, val_ds, files: RunFiles, history: dic
             unfreeze_base(model, cfg.finetune_layers, is_transfer_learning(cfg))
             scale = lr_scale * cfg.finetune_lr_scale
         clr = CyclicalLR(cfg.clr_min * scale, cfg.clr_max * scale, max(1, round(cfg.clr_step_epochs * steps)),
-                         cfg.clr_policy, cfg.clr_gamma)
+                         cfg.clr_policy, cfg.clr_gamma, total_steps=epochs * steps)
         compile_for_training(model, cfg, clr)
         if state and done:  # this phase stopped there: weights and optimizer (its step count drives the LR)
             model.optimizer.build(model.trainable_variables)

@@ -26,6 +26,11 @@ def test_exp_range_shrinks_by_gamma_per_step(step):
     assert float(cyclical_lr(10, LOW, HIGH, STEP, "exp_range", gamma)) == pytest.approx(LOW + (HIGH - LOW) * gamma**10)
 
 
+@pytest.mark.parametrize("step, expected", [(0, LOW), (5, 0.0035), (10, HIGH), (30, 0.0035), (50, LOW), (60, LOW)])
+def test_one_cycle_climbs_once_then_falls_until_the_phase_ends(step, expected):
+    assert float(cyclical_lr(step, LOW, HIGH, STEP, "one_cycle", total_steps=50)) == pytest.approx(expected)
+
+
 def test_schedule_gives_every_step_at_once():
     clr = CyclicalLR(LOW, HIGH, STEP, "triangular2")
     expected = [float(cyclical_lr(step, LOW, HIGH, STEP, "triangular2")) for step in range(45)]
