@@ -69,9 +69,8 @@ def follow(classifier, images: np.ndarray, method: str, max_stride: int | None) 
         return {"mean": float(moved.mean()), "mean_abs_error": float(np.abs(moved - expected).mean())}
 
     bottom, right = (peaks(maps[0]) >= size / 2).T
-    backbone = backbone_of(classifier)
     return {
-        "map_side": (backbone if method == "rollout" else split_at_map(backbone, max_stride)[0]).output.shape[1],
+        "map_side": split_at_map(backbone_of(classifier), max_stride)[0].output.shape[1],
         "expected_move": expected, "peak_move": movement(peaks), "centre_move": movement(centres),
         "peak_quadrants": {"top-left": int((~bottom & ~right).sum()), "top-right": int((~bottom & right).sum()),
                            "bottom-left": int((bottom & ~right).sum()), "bottom-right": int((bottom & right).sum())},

@@ -1,6 +1,6 @@
 """Class activation maps: where in the image the classifier looked.
 
-Three ways to make the map, each backbone with the one that follows a moved garment best (bench.cam_shift;
+Two ways to make the map, each backbone with the one that follows a moved garment best (bench.cam_shift;
 docs/explanations.md has the measurements):
 - LayerCAM (Jiang et al. 2021) weighs each cell of a feature map A by its own positive gradient G of the
   class's probability, relu(sum_c relu(G_c) A_c), which keeps a map on a coarse grid localised. MobileNetV2
@@ -8,9 +8,8 @@ docs/explanations.md has the measurements):
   and its padding draws every peak to the bottom right.
 - Grad-CAM (Selvaraju et al. 2017) weighs each channel by its mean gradient, relu(sum_c mean(G_c) A_c). The
   small CNN uses it on its 14x14 map (stride 2): on its last 7x7 map, and with LayerCAM, the map lags the garment.
-- Attention rollout (Abnar & Zuidema 2020) for the ViT: gradient maps over its tokens do not follow the
-  garment, as every token has mixed in the whole image; rollout traces attention back to the patches.
-  It is the same for every class.
+The ViT gets LayerCAM on its last token grid, which does not follow the garment; nothing tried here does
+(attention rollout moves the wrong way).
 The gradient methods run the classifier in parts (preprocessing, backbone up to the map, the rest), so the
 gradient is taken with respect to those features, with the running backend's own autodiff.
 """
@@ -19,15 +18,14 @@ import keras
 import numpy as np
 
 from models.classifier import classifier_parts
-from models.vit import attention_rollout
 
 # (method, the map's largest stride in input pixels, None: the last map), by the backbone's name
-MAPS = {"mobilenetv2": ("layercam", 16), "cnn": ("gradcam", 2), "vit": ("rollout", None)}
-METHOD_NAMES = {"layercam": "LayerCAM", "gradcam": "Grad-CAM", "rollout": "attention rollout"}
+MAPS = {"mobilenetv2": ("layercam", 16), "cnn": ("gradcam", 2)}
+METHOD_NAMES = {"layercam": "LayerCAM", "gradcam": "Grad-CAM"}
 
 
 def map_method(classifier: keras.Model) -> tuple[str, int | None]:
-    """(method, max_stride) this classifier's backbone draws its maps with (LayerCAM at stride 16 for others)."""
+    """(method, max_stride) this classifier's backbone draws its maps with (LayerCAM at stride 16 for the others)."""
     return MAPS.get(classifier_parts(classifier)[1].name, MAPS["mobilenetv2"])
 
 
@@ -35,9 +33,9 @@ def activation_maps(classifier: keras.Model, images, class_index=None, method: s
                     max_stride: int | None = None) -> np.ndarray:
     """Heatmaps (n, image_size, image_size) in [0, 1] over the upsampled input.
 
-    `class_index`: one class for all images, one per image, or None for each image's predicted class (rollout
-    ignores it). `method`: None for the backbone's own (`map_method`), else "layercam", "gradcam" or "rollout";
-    `max_stride` then picks the feature map of the gradient methods (None: the backbone's last map).
+    `class_index`: one class for all images, one per image, or None for each image's predicted class.
+    `method`: None for the backbone's own (`map_method`), else "layercam" or "gradcam", with `max_stride`
+    picking the feature map (None: the backbone's last map).
     """
     if method is None:
         method, max_stride = map_method(classifier)
@@ -45,12 +43,8 @@ def activation_maps(classifier: keras.Model, images, class_index=None, method: s
         raise ValueError(f"method={method!r}: choose one of {', '.join(METHOD_NAMES)}")
     preprocess, backbone, head = classifier_parts(classifier)
     inputs = preprocess(np.asarray(images, "float32"), training=False)
-    if method == "rollout":
-        maps = attention_rollout(backbone, inputs)
-    else:
-        maps = gradient_weighted_map(backbone, head, inputs, class_index, method, max_stride)
+    maps = gradient_weighted_map(backbone, head, inputs, class_index, method, max_stride)
     maps = keras.ops.convert_to_numpy(keras.ops.image.resize(maps[..., None], inputs.shape[1:3]))[..., 0]
-    maps = maps - maps.min(axis=(1, 2), keepdims=True) if method == "rollout" else maps  # rollout's floor is > 0
     peak = maps.max(axis=(1, 2), keepdims=True)
     return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)
 

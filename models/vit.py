@@ -3,12 +3,10 @@
 The image is cut into vit_patch_size squares; one EinsumDense layer projects each patch to vit_dim and
 adds a learned embedding per position (its bias has one row per patch). Pre-norm transformer blocks
 follow. The tokens come out as a grid (h, w, vit_dim), so the shared head pools them like a CNN's
-feature map (global average pooling instead of a class token). Each attention layer also returns its
-weights, unused by the model, for the activation maps (`attention_rollout`, used by models/cam.py).
+feature map (global average pooling instead of a class token) and activation maps (models/cam.py) can draw over them.
 """
 
 import keras
-import numpy as np
 from keras import layers
 
 CHANNELS = 1
@@ -29,8 +27,7 @@ def build_backbone(cfg) -> keras.Model:
     for block in range(1, cfg.vit_depth + 1):
         name = f"block{block}"
         y = layers.LayerNormalization(epsilon=1e-6, name=f"{name}_norm1")(x)
-        y, _ = layers.MultiHeadAttention(cfg.vit_heads, dim // cfg.vit_heads, name=f"{name}_attention")(
-            y, y, return_attention_scores=True)
+        y = layers.MultiHeadAttention(cfg.vit_heads, dim // cfg.vit_heads, name=f"{name}_attention")(y, y)
         x = layers.Add(name=f"{name}_add1")([x, y])
         y = layers.LayerNormalization(epsilon=1e-6, name=f"{name}_norm2")(x)
         y = layers.Dense(2 * dim, activation="gelu", name=f"{name}_mlp1")(y)
@@ -38,20 +35,3 @@ def build_backbone(cfg) -> keras.Model:
         x = layers.Add(name=f"{name}_add2")([x, y])
     x = layers.LayerNormalization(epsilon=1e-6, name="norm")(x)
     return keras.Model(inputs, layers.Reshape((grid, grid, dim), name="token_grid")(x), name="vit")
-
-
-def attention_rollout(backbone: keras.Model, inputs) -> np.ndarray:
-    """How much each patch flows into the pooled tokens, (n, grid, grid), by attention rollout (Abnar &
-    Zuidema 2020): each block's attention, averaged over heads, with the residual path as half of it
-    (0.5 A + 0.5 I), multiplied from the first block to the last; the head pools all tokens, so a patch's
-    share is its column's mean."""
-    attention = [layer for layer in backbone.layers if isinstance(layer, layers.MultiHeadAttention)]
-    weights = keras.Model(backbone.input, [layer.output[1] for layer in attention])(inputs, training=False)
-    rollout = None
-    for block in weights if isinstance(weights, list | tuple) else [weights]:
-        a = keras.ops.convert_to_numpy(block).mean(axis=1)  # (n, tokens, tokens), rows sum to 1
-        a = 0.5 * a + 0.5 * np.eye(a.shape[-1])
-        a /= a.sum(axis=-1, keepdims=True)
-        rollout = a if rollout is None else a @ rollout
-    grid = backbone.output.shape[1]
-    return rollout.mean(axis=1).reshape(len(rollout), grid, grid)

@@ -7,15 +7,16 @@ from PIL import Image
 
 from bench.cam_shift import follow
 from config import PRESETS, make_config
-from models.cam import activation_maps, map_method, split_at_map
+from models.cam import map_method, split_at_map
 from models.classifier import backbone_of, build_classifier, classifier_parts
 from tests.helpers import SHARED_WEIGHTS, SILHOUETTES, garment
 
 
 @pytest.mark.parametrize("preset, method, layer, side", [
     ("quick", "layercam", "block_13_expand_relu", 4), ("full", "layercam", "block_13_expand_relu", 8),  # stride 16
-    ("cnn", "gradcam", "stage2_conv2_relu", 14)])  # stride 2, not the last map's 4
-def test_each_convolutional_preset_draws_from_its_map(preset, method, layer, side):
+    ("cnn", "gradcam", "stage2_conv2_relu", 14),  # stride 2, not the last map's 4
+    ("vit", "layercam", "token_grid", 7)])  # its last map: none of its maps follows a garment (explanations.md)
+def test_each_preset_draws_from_its_map(preset, method, layer, side):
     classifier = build_classifier(make_config({**PRESETS[preset], "weights": None}))
     backbone = classifier_parts(classifier)[1]
     own_method, max_stride = map_method(classifier)
@@ -25,15 +26,6 @@ def test_each_convolutional_preset_draws_from_its_map(preset, method, layer, sid
     composed = rest[0](early(x)) if rest else early(x)  # the two parts make the whole backbone
     np.testing.assert_allclose(keras.ops.convert_to_numpy(composed), keras.ops.convert_to_numpy(backbone(x)),
                                atol=1e-5)
-
-
-def test_the_vit_draws_attention_rollout_the_same_for_every_class():
-    classifier = build_classifier(make_config(PRESETS["vit"]))
-    images = scenes(4, np.random.default_rng(0))[0][..., None]
-    maps = activation_maps(classifier, images, class_index=0)
-    assert map_method(classifier) == ("rollout", None) and maps.shape == (4, 28, 28)
-    assert np.allclose(maps.min(axis=(1, 2)), 0) and np.allclose(maps.max(axis=(1, 2)), 1)
-    np.testing.assert_allclose(activation_maps(classifier, images, class_index=5), maps)
 
 
 def scenes(count: int, rng, margin: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -81,11 +73,9 @@ def test_the_map_follows_a_garment_moved_6_pixels(preset):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("preset", ["cnn", "vit"])
-def test_the_map_follows_a_garment_moved_6_pixels_from_scratch(preset):
-    """The CNN and the ViT, trained from scratch on the drawn garments."""
+def test_the_cnn_map_follows_a_garment_moved_6_pixels():
+    """The CNN, trained from scratch on the drawn garments."""
     keras.utils.set_random_seed(0)
-    classifier = build_classifier(make_config(PRESETS[preset]))
-    moved = follows_a_moved_garment(classifier, epochs={"cnn": 20, "vit": 5}[preset])
-    if preset == "vit":  # a gradient map over its tokens does not move
-        assert abs(follow(classifier, moved, "layercam", None)["centre_move"]["mean"]) < 0.3 * 6
+    classifier = build_classifier(make_config(PRESETS["cnn"]))
+    moved = follows_a_moved_garment(classifier, epochs=20)  # its batch norm needs them to settle
+    assert abs(follow(classifier, moved, "layercam", None)["centre_move"]["mean"]) < 0.5 * 6  # its last map lags
