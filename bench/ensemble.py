@@ -8,7 +8,6 @@ their training times, and as many models at inference. Prints each run's test ac
 """
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
@@ -37,7 +36,7 @@ def ensemble(folders: list[str]) -> dict:
         if not np.array_equal(other, labels):
             raise UserError(f"{folder} was evaluated on other test labels than {folders[0]}: not the same test set")
     members = [{"run": folder, "test_accuracy": float((probs.argmax(axis=1) == labels).mean()),
-                "train_minutes": read_json(Path(folder) / "metrics.json", "evaluate.py")["train_minutes"]}
+                "train_minutes": read_json(RunFiles(folder).metrics, "evaluate.py")["train_minutes"]}
                for folder, (probs, _) in zip(folders, predictions, strict=True)]
     mean_probs = np.mean([probs for probs, _ in predictions], axis=0)
     return {"members": members, "test_accuracy": float((mean_probs.argmax(axis=1) == labels).mean()),
