@@ -18,8 +18,8 @@ import dataclasses
 import numpy as np
 
 from data.fashion_mnist import load_fashion_mnist
-from models.cam import activation_maps, map_method, split_at_map
-from models.classifier import backbone_of, load_trained_classifier
+from models.cam import activation_maps, map_method, map_side
+from models.classifier import load_trained_classifier
 from runkit import cli
 from runkit.files import RunFiles, write_json
 from runkit.machine import machine_info
@@ -70,7 +70,7 @@ def follow(classifier, images: np.ndarray, method: str, max_stride: int | None) 
 
     bottom, right = (peaks(maps[0]) >= size / 2).T
     return {
-        "map_side": split_at_map(backbone_of(classifier), max_stride)[0].output.shape[1],
+        "map_side": map_side(classifier, method, max_stride),
         "expected_move": expected, "peak_move": movement(peaks), "centre_move": movement(centres),
         "peak_quadrants": {"top-left": int((~bottom & ~right).sum()), "top-right": int((~bottom & right).sum()),
                            "bottom-left": int((bottom & ~right).sum()), "bottom-right": int((bottom & right).sum())},

@@ -1,6 +1,6 @@
 """Class activation maps: where in the image the classifier looked.
 
-Two ways to make the map, each backbone with the one that follows a moved garment best (bench.cam_shift;
+Three ways to make the map, each backbone with the one that follows a moved garment best (bench.cam_shift;
 docs/explanations.md has the measurements):
 - LayerCAM (Jiang et al. 2021) weighs each cell of a feature map A by its own positive gradient G of the
   class's probability, relu(sum_c relu(G_c) A_c), which keeps a map on a coarse grid localised. MobileNetV2
@@ -8,8 +8,10 @@ docs/explanations.md has the measurements):
   and its padding draws every peak to the bottom right.
 - Grad-CAM (Selvaraju et al. 2017) weighs each channel by its mean gradient, relu(sum_c mean(G_c) A_c). The
   small CNN uses it on its 14x14 map (stride 2): on its last 7x7 map, and with LayerCAM, the map lags the garment.
-The ViT gets LayerCAM on its last token grid, which does not follow the garment; nothing tried here does
-(attention rollout moves the wrong way).
+- Occlusion (Zeiler & Fergus 2014) sets squares of the 28x28 image to the background, one at a time, and
+  credits each pixel with the mean drop of the class's probability over the squares that hid it. It asks the
+  model alone, with no map inside it: the ViT uses it, as neither gradient method on its token grid nor
+  attention rollout follows the garment.
 The gradient methods run the classifier in parts (preprocessing, backbone up to the map, the rest), so the
 gradient is taken with respect to those features, with the running backend's own autodiff.
 """
@@ -17,16 +19,24 @@ gradient is taken with respect to those features, with the running backend's own
 import keras
 import numpy as np
 
-from models.classifier import classifier_parts
+from models.classifier import BACKGROUND, backbone_of, classifier_parts
 
 # (method, the map's largest stride in input pixels, None: the last map), by the backbone's name
-MAPS = {"mobilenetv2": ("layercam", 16), "cnn": ("gradcam", 2)}
-METHOD_NAMES = {"layercam": "LayerCAM", "gradcam": "Grad-CAM"}
+MAPS = {"mobilenetv2": ("layercam", 16), "cnn": ("gradcam", 2), "vit": ("occlusion", None)}
+METHOD_NAMES = {"layercam": "LayerCAM", "gradcam": "Grad-CAM", "occlusion": "Occlusion"}
+OCCLUSION_SQUARE, OCCLUSION_STEP = 8, 2  # pixels of the 28x28 image
 
 
 def map_method(classifier: keras.Model) -> tuple[str, int | None]:
     """(method, max_stride) this classifier's backbone draws its maps with (LayerCAM at stride 16 for the others)."""
     return MAPS.get(classifier_parts(classifier)[1].name, MAPS["mobilenetv2"])
+
+
+def map_side(classifier: keras.Model, method: str, max_stride: int | None) -> int:
+    """Cells along a side of the map `method` draws (occlusion's are OCCLUSION_STEP pixels of the 28x28 image)."""
+    if method == "occlusion":
+        return classifier.input.shape[1] // OCCLUSION_STEP
+    return split_at_map(backbone_of(classifier), max_stride)[0].output.shape[1]
 
 
 def activation_maps(classifier: keras.Model, images, class_index=None, method: str | None = None,
@@ -35,15 +45,19 @@ def activation_maps(classifier: keras.Model, images, class_index=None, method: s
 
     `class_index`: one class for all images, one per image, or None for each image's predicted class.
     `method`: None for the backbone's own (`map_method`), else "layercam" or "gradcam", with `max_stride`
-    picking the feature map (None: the backbone's last map).
+    picking the feature map (None: the backbone's last map), or "occlusion".
     """
     if method is None:
         method, max_stride = map_method(classifier)
     if method not in METHOD_NAMES:
         raise ValueError(f"method={method!r}: choose one of {', '.join(METHOD_NAMES)}")
     preprocess, backbone, head = classifier_parts(classifier)
-    inputs = preprocess(np.asarray(images, "float32"), training=False)
-    maps = gradient_weighted_map(backbone, head, inputs, class_index, method, max_stride)
+    images = np.asarray(images, "float32")
+    inputs = preprocess(images, training=False)
+    if method == "occlusion":
+        maps = occlusion_map(classifier, images, class_index)
+    else:
+        maps = gradient_weighted_map(backbone, head, inputs, class_index, method, max_stride)
     maps = keras.ops.convert_to_numpy(keras.ops.image.resize(maps[..., None], inputs.shape[1:3]))[..., 0]
     peak = maps.max(axis=(1, 2), keepdims=True)
     return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)
@@ -69,6 +83,27 @@ def gradient_weighted_map(backbone, head, inputs, class_index, method: str, max_
     grads = gradient(total_score, features)
     weights = np.maximum(grads, 0) if method == "layercam" else grads.mean(axis=(1, 2), keepdims=True)
     return np.maximum((weights * features).sum(axis=-1), 0)
+
+
+def occlusion_map(classifier: keras.Model, images: np.ndarray, class_index, chunk: int = 32) -> np.ndarray:
+    """(n, 28, 28): each pixel's mean drop of the class's probability when a square over it is set to the
+    background, never below 0. `chunk` images go through the classifier at a time, with all their squares."""
+    side = images.shape[1]
+    starts = range(0, side - OCCLUSION_SQUARE + 1, OCCLUSION_STEP)
+    hidden = np.zeros((len(starts) ** 2, side, side), "float32")  # 1 where each square hides the image
+    for square, (top, left) in enumerate((top, left) for top in starts for left in starts):
+        hidden[square, top:top + OCCLUSION_SQUARE, left:left + OCCLUSION_SQUARE] = 1
+    probs = classifier.predict(images, verbose=0)
+    wanted = probs.argmax(axis=1) if class_index is None else np.broadcast_to(class_index, len(images))
+    drops = []  # (images, squares)
+    for start in range(0, len(images), chunk):
+        batch, mask = images[start:start + chunk], hidden[None, ..., None]
+        occluded = (batch[:, None] * (1 - mask) + BACKGROUND * mask).reshape(-1, *images.shape[1:])
+        scores = classifier.predict(occluded, batch_size=256, verbose=0).reshape(len(batch), len(hidden), -1)
+        rows = np.arange(len(batch))
+        drops.append(probs[start + rows, wanted[start + rows], None] - scores[rows, :, wanted[start + rows]])
+    maps = np.einsum("is,shw->ihw", np.concatenate(drops), hidden) / hidden.sum(axis=0)
+    return np.maximum(maps, 0)
 
 
 def split_at_map(backbone: keras.Model, max_stride: int | None) -> tuple[keras.Model, list[keras.Model]]:
