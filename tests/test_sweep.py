@@ -2,10 +2,14 @@
 
 import csv
 import json
+import os
+import subprocess
+import sys
+import tarfile
 
 import pytest
 
-from tests.helpers import as_argv, assert_one_line_error, run_script, tiny_run
+from tests.helpers import OUTPUT_PATHS, ROOT, as_argv, assert_one_line_error, run_script, tiny_run
 
 
 def shared(tmp_path) -> list[str]:
@@ -54,3 +58,23 @@ def test_a_bad_grid_or_field_is_refused_before_anything_starts(tmp_path):
     assert_one_line_error(run_script("bench.sweep", ["--grid", "imagesize=64,96", "--out", str(tmp_path)],
                                      check=False), "unknown option --imagesize; did you mean --image_size?")
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_the_device_call_trains_its_three_speed_runs_on_jax_and_packs_them(tmp_path):
+    """bench/device_call.sh as the GPU machine runs it, on the CPU with a tiny setting."""
+    data = tiny_run(tmp_path)["data_dir"]
+    env = {**os.environ, "PYTHON": sys.executable, "DEVPACK": data, "OUT": str(tmp_path / "out"), "DEVICE_RUNS": str(tmp_path / "runs")}
+    tiny = as_argv({k: v for k, v in tiny_run(tmp_path).items() if k not in OUTPUT_PATHS + ("data_dir",)})
+    result = subprocess.run(["bash", str(ROOT / "bench" / "device_call.sh"), "speed", *tiny], env=env, cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with tarfile.open(tmp_path / "out" / "device_speed.tar.gz") as packed:
+        names = set(packed.getnames())
+    runs = ("float32_b128", "bf16_spe8_b128", "bf16_spe8_b512")
+    assert {f"runs/{run}/history.json" for run in runs} <= names and "runs/device.txt" in names
+    for run, precision, batch in zip(runs, ("off", "mixed_bfloat16", "mixed_bfloat16"), (32, 32, 512), strict=True):
+        history = json.loads((tmp_path / "runs" / run / "history.json").read_text())
+        config = json.loads((tmp_path / "runs" / run / "config.json").read_text())
+        assert history["completed"] and history["run"]["machine"]["backend"] == "jax"
+        assert (config["mixed_precision"], config["batch_size"]) == (precision, batch)

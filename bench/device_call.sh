@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# One call on a lent GPU machine (issue #21): `bash bench/device_call.sh speed|sweep [ARGS]`.
+#
+# The machine has JAX but neither TensorFlow nor Keras: .devpack/ (or $DEVPACK) holds ../shared's Keras
+# wheels, data files and weights (../shared/gpu/README.md). Whatever the runs wrote comes back as
+# $OUT/device_<part>.tar.gz, also when a run was cut short by its timeout; evaluate on the CPU afterwards.
+#   speed  the full preset alone, one run after the other: today's float32 at batch 128 (the baseline), then
+#          mixed bfloat16 with 8 steps per execution, then that at batch 512 with the LR bounds doubled.
+#          ARGS: overrides for every run.
+#   sweep  python -m bench.sweep, 4 runs at once within 8 minutes. ARGS: its --grid options, then -- and
+#          overrides for every run.
+# Rehearse on a CPU first, in an environment without TensorFlow (docs/scaling.md).
+set -u
+part=${1:?say speed or sweep}; shift
+pack=${DEVPACK:-.devpack}
+out=${OUT:-runs/device}
+runs=${DEVICE_RUNS:-/tmp/device_runs}
+python=${PYTHON:-python3}
+mkdir -p "$out" "$runs"
+export KERAS_BACKEND=jax PYTHONUNBUFFERED=1
+if ! "$python" -c "import keras" 2>/dev/null; then
+  "$python" -m pip install -q --no-index --no-deps --target /tmp/site "$pack"/*.whl && export PYTHONPATH=/tmp/site
+fi
+weights=$(ls "$pack"/*.h5 2>/dev/null | head -1)
+data=(--data_dir "$pack" --weights "${weights:-none}" --results_file "$runs/results.csv")
+{ nvidia-smi || true; "$python" -c "import jax; print(jax.__version__, jax.devices())"; } > "$runs/device.txt" 2>&1
+
+case $part in
+  speed)
+    while read -r name limit overrides; do
+      echo "$(date +%T) $name: $overrides"
+      # shellcheck disable=SC2086  # the overrides are words
+      timeout "$limit" "$python" train.py "${data[@]}" --artifacts_dir "$runs/$name" "$@" $overrides \
+        > "$runs/$name.log" 2>&1
+      echo "$(date +%T) $name: exit $?"; grep "best validation" "$runs/$name.log"
+    done <<'RUNS'
+float32_b128 240
+bf16_spe8_b128 180 --mixed_precision mixed_bfloat16 --steps_per_execution 8
+bf16_spe8_b512 150 --mixed_precision mixed_bfloat16 --steps_per_execution 8 --batch_size 512 --clr_min 8e-5 --clr_max 2e-3
+RUNS
+    ;;
+  sweep)
+    grid=(); while [ $# -gt 0 ] && [ "$1" != "--" ]; do grid+=("$1"); shift; done; shift || true
+    timeout 540 "$python" -m bench.sweep --parallel 4 --budget_minutes 8 \
+      --out "$runs/sweep" "${grid[@]}" -- "${data[@]}" "$@" 2>&1 | tee "$runs/sweep.log"
+    ;;
+  *) echo "say speed or sweep, not $part" >&2; exit 2 ;;
+esac
+tar czf "$out/device_$part.tar.gz" --exclude='*.npz' --exclude=tensorboard -C "$(dirname "$runs")" "$(basename "$runs")"
+ls -l "$out"
