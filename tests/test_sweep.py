@@ -64,7 +64,8 @@ def test_a_bad_grid_or_field_is_refused_before_anything_starts(tmp_path):
 def test_the_device_call_trains_its_three_speed_runs_on_jax_and_packs_them(tmp_path):
     """bench/device_call.sh as the GPU machine runs it, on the CPU with a tiny setting."""
     data = tiny_run(tmp_path)["data_dir"]
-    env = {**os.environ, "PYTHON": sys.executable, "DEVPACK": data, "OUT": str(tmp_path / "out"), "DEVICE_RUNS": str(tmp_path / "runs")}
+    env = {**os.environ, "PYTHON": sys.executable, "DEVPACK": data, "OUT": str(tmp_path / "out"),
+           "DEVICE_RUNS": str(tmp_path / "runs")}
     tiny = as_argv({k: v for k, v in tiny_run(tmp_path).items() if k not in OUTPUT_PATHS + ("data_dir",)})
     result = subprocess.run(["bash", str(ROOT / "bench" / "device_call.sh"), "speed", *tiny], env=env, cwd=ROOT,
                             capture_output=True, text=True, timeout=600)
