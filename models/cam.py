@@ -86,8 +86,9 @@ def gradient_weighted_map(backbone, head, inputs, class_index, method: str, max_
 
 
 def occlusion_map(classifier: keras.Model, images: np.ndarray, class_index, chunk: int = 32) -> np.ndarray:
-    """(n, 28, 28): each pixel's mean drop of the class's probability when a square over it is set to the
-    background, never below 0. `chunk` images go through the classifier at a time, with all their squares."""
+    """(n, 28, 28, 1) raw pixels -> (n, 28, 28): each pixel's mean drop of the class's probability when a square
+    over it is set to the background, never below 0. `chunk` images go through the classifier at a time, with
+    all their squares."""
     side = images.shape[1]
     starts = range(0, side - OCCLUSION_SQUARE + 1, OCCLUSION_STEP)
     hidden = np.zeros((len(starts) ** 2, side, side), "float32")  # 1 where each square hides the image
