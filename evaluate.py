@@ -14,7 +14,7 @@ from models.classifier import load_trained_classifier, with_flip_averaging
 from models.evaluation import calibration_report, evaluate_classifier
 from models.training import best_val_accuracy
 from runkit import cli
-from runkit.files import RunFiles, append_result, atomic_path, read_json, require, write_json
+from runkit.files import RunFiles, append_result, atomic_path, read_json, write_json
 from runkit.machine import describe_machines, machine_info
 
 
@@ -22,8 +22,7 @@ def main(argv: list[str]) -> None:
     cfg = cli.trained_run_config(argv)
     files = RunFiles(cfg.artifacts_dir)
     history = read_json(files.history, "train.py", keys=("epochs", "completed", "run"))
-    single_view = load_trained_classifier(dataclasses.replace(cfg, tta_flip=False),
-                                          require(files.best_weights, "train.py"))
+    single_view = load_trained_classifier(dataclasses.replace(cfg, tta_flip=False), files.best_weights)
     views = {"single_view": single_view, "flip_averaged": with_flip_averaging(single_view)}
     chosen = "flip_averaged" if cfg.tta_flip else "single_view"  # what the config exports and reports
     classifier = views[chosen]

@@ -16,7 +16,7 @@ from models.classifier import architecture_module, load_trained_classifier
 from models.export import export_checked
 from models.portable import export_all
 from runkit import cli
-from runkit.files import RunFiles, atomic_path, read_json, require, write_json
+from runkit.files import RunFiles, atomic_path, read_json, write_json
 from runkit.machine import machine_info, optional_tensorflow
 from visualizations import model_card
 
@@ -27,7 +27,7 @@ def main(argv: list[str]) -> None:
     cfg = cli.trained_run_config(argv)
     files = RunFiles(cfg.artifacts_dir)
     history = read_json(files.history, "train.py", keys=("epochs", "run"))
-    classifier = load_trained_classifier(cfg, require(files.best_weights, "train.py"))
+    classifier = load_trained_classifier(cfg, files.best_weights)
     metrics = read_json(files.metrics, "evaluate.py", keys=("test_accuracy_by_view", "calibration", "per_class"))
     ((images, _), (x_test, y_test)), _ = load_fashion_mnist(cfg.data_dir)
     x_test = x_test[..., None]

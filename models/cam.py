@@ -53,12 +53,13 @@ def activation_maps(classifier: keras.Model, images, class_index=None, method: s
         raise ValueError(f"method={method!r}: choose one of {', '.join(METHOD_NAMES)}")
     preprocess, backbone, head = classifier_parts(classifier)
     images = np.asarray(images, "float32")
-    inputs = preprocess(images, training=False)
     if method == "occlusion":
         maps = occlusion_map(classifier, images, class_index)
     else:
+        inputs = preprocess(images, training=False)
         maps = gradient_weighted_map(backbone, head, inputs, class_index, method, max_stride)
-    maps = keras.ops.convert_to_numpy(keras.ops.image.resize(maps[..., None], inputs.shape[1:3]))[..., 0]
+    size = preprocess.output.shape[1:3]  # the upsampled input's
+    maps = keras.ops.convert_to_numpy(keras.ops.image.resize(maps[..., None], size))[..., 0]
     peak = maps.max(axis=(1, 2), keepdims=True)
     return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)
 

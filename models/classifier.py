@@ -14,6 +14,7 @@ import numpy as np
 from keras import layers
 
 from runkit.errors import UserError
+from runkit.files import require
 
 NUM_CLASSES = 10
 INPUT_SHAPE = (28, 28, 1)
@@ -88,10 +89,10 @@ def build_model(cfg) -> keras.Model:
 
 
 def load_trained_classifier(cfg, weights_path) -> keras.Model:
-    """The inference model of a trained run, its weights loaded from `weights_path`."""
+    """The inference model of a trained run, its weights loaded from `weights_path` (one line if it is missing)."""
     model = build_model(cfg)
     try:
-        model.load_weights(weights_path)
+        model.load_weights(require(weights_path, "train.py"))
     except ValueError as e:
         raise UserError(f"{weights_path} does not fit the config (was the architecture or its size changed?): "
                         f"{e}") from None
