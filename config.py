@@ -17,6 +17,7 @@ class Config:
     # --- data ---
     data_dir: str | None = None  # folder with the four IDX .gz files; None: $FASHION_MNIST_DIR, Debian, download
     val_fraction: float = 0.1  # stratified share of the training set held out for validation
+    split_seed: int | None = None  # seed of that split; None: seed (set it to hold out the same images over seeds)
     # --- model ---
     architecture: str = "mobilenet_v2"  # mobilenet_v2 (ImageNet-pretrained), or cnn / vit trained from scratch
     image_size: int = 128  # 28x28 inputs are resized to image_size x image_size inside the model

@@ -9,7 +9,7 @@ import datetime
 import numpy as np
 
 from config import Config
-from data import CLASS_NAMES, load_fashion_mnist, make_dataset, split_train_val
+from data import CLASS_NAMES, load_fashion_mnist, make_dataset, split_of_run
 from models.classifier import load_trained_classifier, with_flip_averaging
 from models.evaluation import calibration_report, evaluate_classifier
 from models.training import best_val_accuracy
@@ -35,7 +35,7 @@ def main(argv: list[str]) -> None:
     metrics["test_accuracy_by_view"] = {chosen: metrics["test_accuracy"],
                                         other: float(np.mean(other_probs.argmax(axis=1) == y_test))}
     # The temperature is fitted on the validation split (the same one training held out), never on the test set.
-    _, (x_val, y_val) = split_train_val(images, labels, cfg.val_fraction, cfg.seed)
+    _, (x_val, y_val) = split_of_run(images, labels, cfg)
     metrics["calibration"] = calibration_report(classifier.predict(make_dataset(x_val, y_val, cfg.batch_size),
                                                                    verbose=0), y_val, probs, y_test)
     train_minutes = sum(e["seconds"] for e in history["epochs"]) / 60

@@ -8,7 +8,7 @@ import dataclasses
 import math
 from pathlib import Path
 
-from data import load_fashion_mnist, make_dataset, split_train_val
+from data import load_fashion_mnist, make_dataset, split_of_run
 from models.classifier import build_model, is_transfer_learning, unfreeze_base
 from models.lr_range_test import LRRangeTest, suggest_bounds
 from models.training import compile_for_training, progress_verbosity
@@ -23,7 +23,7 @@ START_LR, END_LR, STEPS = 1e-6, 1.0, 300
 def main(argv: list[str]) -> None:
     cfg = cli.new_run_config(argv)
     ((images, labels), _), source = load_fashion_mnist(cfg.data_dir)
-    (x_train, y_train), _ = split_train_val(images, labels, cfg.val_fraction, cfg.seed)
+    (x_train, y_train), _ = split_of_run(images, labels, cfg)
     model = build_model(cfg)
     unfreeze_base(model, cfg.finetune_layers, is_transfer_learning(cfg))  # the phase that takes most of the training
     sweep = LRRangeTest(START_LR, END_LR, STEPS)

@@ -17,7 +17,7 @@ import shutil
 import sys
 import time
 
-from data import load_fashion_mnist, make_dataset, split_train_val
+from data import load_fashion_mnist, make_dataset, split_of_run
 from models import build_model, classifier_of, start_or_resume, train_two_phases
 from models.distribute import describe_worker_failure, make_distribution, run_files, worker_failures
 from models.training import best_val_accuracy, training_precision, use_compilation_cache
@@ -34,7 +34,7 @@ def main(argv: list[str]) -> None:
     files = run_files(cfg.artifacts_dir, distribution)
 
     ((images, labels), _), source = load_fashion_mnist(cfg.data_dir)
-    (x_train, y_train), (x_val, y_val) = split_train_val(images, labels, cfg.val_fraction, cfg.seed)
+    (x_train, y_train), (x_val, y_val) = split_of_run(images, labels, cfg)
     global_batch = cfg.batch_size * distribution.replicas
     train_ds = make_dataset(x_train, y_train, global_batch, shuffle=True, seed=cfg.seed)
     val_ds = make_dataset(x_val, y_val, global_batch)

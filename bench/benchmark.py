@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data import load_fashion_mnist, make_dataset, split_train_val  # first: it imports TensorFlow quietly
+from data import load_fashion_mnist, make_dataset, split_of_run  # first: it imports TensorFlow quietly
 import keras
 import tensorflow as tf
 
@@ -64,7 +64,7 @@ class BatchClock(keras.callbacks.Callback):
 def training_throughput(cfg, feed: str, steps: int, repeats: int, warmup: int) -> dict:
     """Images/s of the fine-tuning step over `repeats` windows of `steps` batches, after `warmup` batches."""
     ((images, labels), _), _ = load_fashion_mnist(cfg.data_dir)
-    (x_train, y_train), _ = split_train_val(images, labels, cfg.val_fraction, cfg.seed)
+    (x_train, y_train), _ = split_of_run(images, labels, cfg)
     model = build_model(cfg)
     unfreeze_base(model, 0, is_transfer_learning(cfg))
     if feed == "pipeline":

@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from data import load_fashion_mnist, split_train_val
+from data import load_fashion_mnist, split_of_run
 from models.classifier import load_trained_classifier
 from runkit import cli
 from runkit.files import RunFiles, write_json
@@ -56,7 +56,7 @@ def main(argv: list[str]) -> None:
     args, overrides = parser.parse_known_args(argv)
     cfg = dataclasses.replace(cli.trained_run_config(overrides), tta_flip=False)  # the views are made here
     ((images, labels), test), _ = load_fashion_mnist(cfg.data_dir)
-    _, val = split_train_val(images, labels, cfg.val_fraction, cfg.seed)
+    _, val = split_of_run(images, labels, cfg)
     classifier = load_trained_classifier(cfg, RunFiles(cfg.artifacts_dir).best_weights)
 
     def predict(x):

@@ -28,6 +28,11 @@ def split_train_val(images, labels, val_fraction: float, seed: int):
     return (x_train, y_train), (x_val, y_val)
 
 
+def split_of_run(images, labels, cfg):
+    """The run's split: by its `split_seed`, or by its `seed` where that is None."""
+    return split_train_val(images, labels, cfg.val_fraction, cfg.seed if cfg.split_seed is None else cfg.split_seed)
+
+
 def make_dataset(images, labels, batch_size: int, shuffle: bool = False, seed: int = 0):
     """Batches of (uint8 images (b, 28, 28, 1), int labels (b,)), shuffled each epoch if asked.
 

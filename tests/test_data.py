@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from data import CLASS_NAMES, load_fashion_mnist, make_dataset, read_idx, skip_epochs, split_train_val
+from config import make_config
+from data import CLASS_NAMES, load_fashion_mnist, make_dataset, read_idx, skip_epochs, split_of_run, split_train_val
 from data.fashion_mnist import ENV_VAR, FILES, parse_idx
 from data.pipeline import ArrayBatches
 from runkit.errors import UserError
@@ -74,6 +75,17 @@ def test_split_is_stratified():
     assert len(x_train) == 400 and len(x_val) == 100
     np.testing.assert_array_equal(np.bincount(y_val), np.full(10, 10))
     np.testing.assert_array_equal(np.bincount(y_train), np.full(10, 40))
+
+
+def test_runs_of_other_seeds_hold_out_the_same_images_when_they_share_a_split_seed():
+    labels = np.repeat(np.arange(10), 50)
+    images = np.arange(500)  # each image its index
+    def held_out(**fields):
+        return split_of_run(images, labels, make_config(fields))[1][0]
+
+    np.testing.assert_array_equal(held_out(seed=1, split_seed=42), held_out(seed=2, split_seed=42))
+    np.testing.assert_array_equal(held_out(seed=42), held_out(seed=7, split_seed=42))  # None: the seed's split
+    assert not np.array_equal(held_out(seed=1), held_out(seed=2))
 
 
 def test_split_with_too_few_images_per_class_is_a_user_error():
