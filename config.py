@@ -7,6 +7,7 @@ The resolved config is saved with the run, so later scripts and readers know wha
 
 import dataclasses
 import difflib
+import typing
 from dataclasses import dataclass
 
 from runkit.errors import UserError
@@ -50,6 +51,9 @@ class Config:
     steps_per_execution: int = 1  # training steps per call of the compiled step (fewer host round trips)
     compilation_cache: str | None = "runs/jax_cache"  # JAX: compiled steps kept for later runs of the same shapes
     label_smoothing: float = 0.0  # share of each target spread over all classes (Szegedy et al. 2016)
+    # Knowledge distillation (models/distillation.py): the teachers must share the split (--split_seed).
+    teachers: str | None = None  # trained run folders, comma-separated: learn from the mean of their probabilities
+    distill_weight: float = 0.5  # share of each training target taken from the teachers; the rest is the label
     # --- where training runs (tf.distribute; see models/distribute.py and docs/scaling.md) ---
     strategy: str = "default"  # default: one device; TF: mirrored (local GPUs), multi_worker; JAX: data_parallel
     scale_lr: bool = True  # multiply the LR bounds by the number of replicas (linear scaling rule)
@@ -127,6 +131,7 @@ def validate(cfg: Config) -> Config:
         ("finetune_layers", cfg.finetune_layers >= 0, "must be >= 0 (0 = whole base)"),
         ("finetune_lr_scale", cfg.finetune_lr_scale > 0, "must be > 0"),
         ("label_smoothing", 0 <= cfg.label_smoothing < 1, "must be in [0, 1)"),
+        ("distill_weight", 0 <= cfg.distill_weight <= 1, "must be in [0, 1]"),
         ("optimizer", cfg.optimizer in OPTIMIZERS, f"must be one of {', '.join(OPTIMIZERS)}"),
         ("mixed_precision", cfg.mixed_precision in PRECISIONS, f"must be one of {', '.join(PRECISIONS)}"),
         ("steps_per_execution", cfg.steps_per_execution >= 1, "must be >= 1"),
@@ -183,9 +188,11 @@ def parse_overrides(argv: list[str]) -> dict:
 
 def _coerce(name: str, text: str, kind) -> object:
     """Convert a command-line string to the field's type, or say which type was expected."""
-    optional = "None" in str(kind)
+    optional = type(None) in typing.get_args(kind)
     if optional and text.lower() in ("none", "null", ""):
         return None
+    if optional:
+        kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
     try:
         if kind is bool:
             if text.lower() in ("1", "true", "yes", "on"):

@@ -44,6 +44,7 @@ def main(argv: list[str]) -> None:
         "train_minutes": train_minutes,
         "training_completed": history["completed"],
         "train_command": history["run"]["command"],
+        "teachers": history["run"].get("teachers", []),  # a distilled student's cost includes their training
         "config": dataclasses.asdict(cfg),
         "data_source": source,
         "machine": machine_info(),

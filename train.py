@@ -19,6 +19,7 @@ import time
 
 from data import load_fashion_mnist, make_dataset, split_of_run
 from models import build_model, classifier_of, start_or_resume, train_two_phases
+from models.distillation import one_hot, soft_targets, teacher_configs, teacher_probabilities, teachers_record
 from models.distribute import describe_worker_failure, make_distribution, run_files, worker_failures
 from models.training import best_val_accuracy, training_precision, use_compilation_cache
 from runkit import cli
@@ -35,6 +36,13 @@ def main(argv: list[str]) -> None:
 
     ((images, labels), _), source = load_fashion_mnist(cfg.data_dir)
     (x_train, y_train), (x_val, y_val) = split_of_run(images, labels, cfg)
+    teachers = teacher_configs(cfg)
+    if teachers:  # knowledge distillation: the targets become probability vectors
+        started = time.monotonic()
+        y_train = soft_targets(y_train, teacher_probabilities(teachers, x_train), cfg.distill_weight)
+        y_val = one_hot(y_val)
+        print(f"distillation: {len(teachers)} teachers' probabilities for the training images in "
+              f"{time.monotonic() - started:.0f} s", flush=True)
     global_batch = cfg.batch_size * distribution.replicas
     train_ds = make_dataset(x_train, y_train, global_batch, shuffle=True, seed=cfg.seed)
     val_ds = make_dataset(x_val, y_val, global_batch)
@@ -50,7 +58,7 @@ def main(argv: list[str]) -> None:
                 history["run"] = {"command": " ".join(["python", *sys.argv]), "data_source": source,
                                   "machine": machine_info(), "train_images": len(x_train),
                                   "parameters": classifier_of(model).count_params(),
-                                  "distribution": distribution.record(cfg)}
+                                  "distribution": distribution.record(cfg), "teachers": teachers_record(teachers)}
                 history = train_two_phases(model, cfg, train_ds, val_ds, files, history, distribution.lr_scale(cfg))
         except Exception as e:
             if distribution.workers > 1 and isinstance(e, worker_failures()):

@@ -28,9 +28,13 @@ def split_train_val(images, labels, val_fraction: float, seed: int):
     return (x_train, y_train), (x_val, y_val)
 
 
+def split_seed(cfg) -> int:
+    """The seed of a run's train/validation split: its `split_seed`, or its `seed` where that is None."""
+    return cfg.seed if cfg.split_seed is None else cfg.split_seed
+
+
 def split_of_run(images, labels, cfg):
-    """The run's split: by its `split_seed`, or by its `seed` where that is None."""
-    return split_train_val(images, labels, cfg.val_fraction, cfg.seed if cfg.split_seed is None else cfg.split_seed)
+    return split_train_val(images, labels, cfg.val_fraction, split_seed(cfg))
 
 
 def make_dataset(images, labels, batch_size: int, shuffle: bool = False, seed: int = 0):

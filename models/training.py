@@ -27,8 +27,11 @@ def make_optimizer(name: str, learning_rate):
 
 
 def compile_for_training(model, cfg, learning_rate=1e-3) -> None:
-    """A fresh optimizer with this LR (a number or a schedule) and cross-entropy on integer labels."""
-    model.compile(optimizer=make_optimizer(cfg.optimizer, learning_rate), loss=sparse_crossentropy(cfg.label_smoothing),
+    """A fresh optimizer with this LR (a number or a schedule) and cross-entropy on integer labels, or on probability
+    vectors when a distilled student learns from its teachers'."""
+    loss = (keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing) if cfg.teachers
+            else sparse_crossentropy(cfg.label_smoothing))
+    model.compile(optimizer=make_optimizer(cfg.optimizer, learning_rate), loss=loss,
                   metrics=["accuracy"], jit_compile=cfg.jit_compile or "auto",
                   steps_per_execution=cfg.steps_per_execution)
 

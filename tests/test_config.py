@@ -10,9 +10,10 @@ def test_defaults_are_valid():
 
 def test_overrides_are_typed():
     overrides = parse_overrides(["--image_size", "64", "--dropout=0.3", "--horizontal_flip", "no",
-                                 "--weights", "none", "--optimizer", "sgd"])
+                                 "--weights", "none", "--optimizer", "sgd", "--split_seed", "7"])
     assert overrides == {"image_size": 64, "dropout": 0.3, "horizontal_flip": False, "weights": None,
-                         "optimizer": "sgd"}
+                         "optimizer": "sgd", "split_seed": 7}
+    assert parse_overrides(["--split_seed", "none"]) == {"split_seed": None}
 
 
 def test_preset_expands_and_later_overrides_win():
@@ -28,6 +29,8 @@ def test_unknown_option_suggests_the_closest_field():
 def test_wrong_type_names_the_field():
     with pytest.raises(UserError, match="--batch_size expects int, got 'big'"):
         parse_overrides(["--batch_size", "big"])
+    with pytest.raises(UserError, match="--split_seed expects int, got 'x'"):
+        parse_overrides(["--split_seed", "x"])
 
 
 @pytest.mark.parametrize("field, value, message", [

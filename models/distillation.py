@@ -1,0 +1,63 @@
+"""Knowledge distillation (Hinton et al. 2015): a student learns from the mean probabilities of trained runs.
+
+`--teachers RUN,RUN,...` names the teachers. Their probabilities for the student's training images are computed
+once, before training, with the test-time flip where their config has it: the mean over an image and its
+mirror image is the same for both, so the stored target also fits the student's mirrored images (other
+augmentation would make it approximate). Each training target is `distill_weight` of the teachers' mean plus
+the rest of the one-hot label; the cross-entropy to it is, at temperature 1, Hinton's loss (KL divergence to
+the teachers plus cross-entropy to the label, up to a constant). Validation keeps the plain labels, one-hot.
+
+The teachers must have held out the student's validation images (the same split seed and fraction):
+otherwise their probabilities would carry what they learnt from those images into the student, and
+validation would no longer measure the student on unseen images.
+"""
+
+import numpy as np
+
+from data.pipeline import split_seed
+from models.classifier import NUM_CLASSES, load_trained_classifier
+from runkit import cli
+from runkit.errors import UserError
+from runkit.files import RunFiles, read_json
+
+
+def teacher_folders(cfg) -> list[str]:
+    return [folder for folder in (cfg.teachers or "").split(",") if folder]
+
+
+def teacher_configs(cfg) -> list:
+    """Each teacher's trained config; a UserError if one held out other validation images than the student."""
+    configs = []
+    for folder in teacher_folders(cfg):
+        teacher = cli.trained_run_config(["--artifacts_dir", folder])
+        if (split_seed(teacher), teacher.val_fraction) != (split_seed(cfg), cfg.val_fraction):
+            raise UserError(
+                f"teacher {folder} held out other validation images (split seed {split_seed(teacher)}, fraction "
+                f"{teacher.val_fraction}; the student's: {split_seed(cfg)}, {cfg.val_fraction}): train the teachers "
+                f"with --split_seed {split_seed(cfg)} --val_fraction {cfg.val_fraction}")
+        configs.append(teacher)
+    return configs
+
+
+def teacher_probabilities(teachers: list, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
+    """The mean of the teachers' probabilities for (n, 28, 28) images: (n, classes)."""
+    probs = [load_trained_classifier(teacher, RunFiles(teacher.artifacts_dir).best_weights).predict(
+        images[..., np.newaxis], batch_size=batch_size, verbose=0) for teacher in teachers]
+    return np.mean(probs, axis=0)
+
+
+def one_hot(labels: np.ndarray) -> np.ndarray:
+    return np.eye(NUM_CLASSES, dtype="float32")[labels]
+
+
+def soft_targets(labels: np.ndarray, teacher_probs: np.ndarray, weight: float) -> np.ndarray:
+    """`weight` of the teachers' probabilities plus `1 - weight` of the one-hot label, per image."""
+    return (weight * teacher_probs + (1 - weight) * one_hot(labels)).astype("float32")
+
+
+def teachers_record(teachers: list) -> list[dict]:
+    """Each teacher's folder and training minutes: a distilled student's cost includes them."""
+    return [{"run": teacher.artifacts_dir,
+             "train_minutes": sum(e["seconds"] for e in read_json(RunFiles(teacher.artifacts_dir).history,
+                                                                  "train.py", keys=("epochs",))["epochs"]) / 60}
+            for teacher in teachers]

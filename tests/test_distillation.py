@@ -1,0 +1,65 @@
+"""Knowledge distillation: the student's targets mix its teachers' probabilities with the labels, its validation
+keeps the labels, teachers that saw its validation images are refused, and its cost names the teachers'."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+import evaluate
+import train
+from config import make_config
+from data import load_fashion_mnist, split_of_run
+from models.classifier import load_trained_classifier
+from models.distillation import soft_targets, teacher_configs
+from runkit import cli
+from runkit.errors import UserError
+from runkit.files import RunFiles, write_json
+from tests.helpers import as_argv
+
+train_make_dataset = train.make_dataset  # the real one, which the test wraps
+
+
+def test_a_target_is_the_weighted_mean_of_the_teachers_and_the_label():
+    teachers = np.array([[0.7, 0.2, 0.1] + [0.0] * 7, [0.1] * 10])
+    targets = soft_targets(np.array([1, 3]), teachers, weight=0.25)
+    np.testing.assert_allclose(targets[0, :3], [0.175, 0.8, 0.025])
+    np.testing.assert_allclose(targets[1, 3], 0.775)
+    np.testing.assert_allclose(targets.sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_array_equal(soft_targets(np.array([1, 3]), teachers, weight=0.0).argmax(axis=1), [1, 3])
+
+
+def test_a_teacher_that_held_out_other_validation_images_is_refused(tmp_path):
+    teacher = tmp_path / "teacher"
+    write_json(RunFiles(teacher).config, dataclasses.asdict(make_config({"seed": 1, "artifacts_dir": str(teacher)})))
+    student = make_config({"seed": 7, "split_seed": 42, "teachers": str(teacher)})
+    with pytest.raises(UserError, match=r"held out other validation images .* --split_seed 42 --val_fraction 0.1"):
+        teacher_configs(student)
+    write_json(RunFiles(teacher).config, dataclasses.asdict(make_config({"seed": 1, "split_seed": 42})))
+    assert [t.seed for t in teacher_configs(student)] == [1]
+
+
+def test_the_student_learns_from_its_teachers_and_records_their_cost(trained_run, tmp_path, monkeypatch):
+    """The trained run teaches a student of another seed on the same split, twice over (two teachers)."""
+    teacher = trained_run["artifacts_dir"]
+    student = {**trained_run, "artifacts_dir": str(tmp_path / "student"), "results_file": str(tmp_path / "r.csv"),
+               "seed": "3", "split_seed": "42", "finetune_epochs": "1", "teachers": f"{teacher},{teacher}",
+               "distill_weight": "0.4"}
+    fed = []
+    monkeypatch.setattr(train, "make_dataset", lambda x, y, *a, **k: fed.append(y) or train_make_dataset(x, y, *a, **k))
+    train.main(as_argv(student))
+
+    cfg = cli.trained_run_config(["--artifacts_dir", teacher])
+    ((images, labels), _), _ = load_fashion_mnist(cfg.data_dir)
+    (x_train, y_train), (_, y_val) = split_of_run(images, labels, cfg)
+    probs = load_trained_classifier(cfg, RunFiles(teacher).best_weights).predict(x_train[..., None], verbose=0)
+    np.testing.assert_allclose(fed[0], 0.4 * probs + 0.6 * np.eye(10)[y_train], atol=1e-5)
+    np.testing.assert_array_equal(fed[1], np.eye(10)[y_val])  # validation measures the labels
+
+    evaluate.main(as_argv({"artifacts_dir": student["artifacts_dir"], "results_file": student["results_file"]}))
+    metrics = json.loads(RunFiles(student["artifacts_dir"]).metrics.read_text())
+    assert [t["run"] for t in metrics["teachers"]] == [teacher, teacher]
+    assert all(t["train_minutes"] > 0 for t in metrics["teachers"])
+    assert 0 <= metrics["test_accuracy"] <= 1
+
