@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One call on a lent GPU machine (issue #21): `bash bench/device_call.sh speed|sweep [ARGS]`.
+# One call on a lent GPU machine: `bash bench/device_call.sh speed|sweep|distill [ARGS]`.
 #
 # The machine has JAX but neither TensorFlow nor Keras: .devpack/ (or $DEVPACK) holds ../shared's Keras
 # wheels, data files and weights (../shared/gpu/README.md). Whatever the runs wrote comes back as
@@ -9,9 +9,12 @@
 #          ARGS: overrides for every run.
 #   sweep  python -m bench.sweep, 4 runs at once within 8 minutes. ARGS: its --grid options, then -- and
 #          overrides for every run.
+#   distill  knowledge distillation: three teachers of the full preset at once (seeds 42, 1, 2, all holding out
+#          seed 42's validation split), then a student of seed 7 learning from their mean, alone.
+#          ARGS: overrides for every run.
 # Rehearse on a CPU first, in an environment without TensorFlow (docs/scaling.md).
 set -u
-part=${1:?say speed or sweep}; shift
+part=${1:?say speed, sweep or distill}; shift
 pack=${DEVPACK:-.devpack}
 out=${OUT:-runs/device}
 runs=${DEVICE_RUNS:-/tmp/device_runs}
@@ -44,7 +47,17 @@ RUNS
     timeout 540 "$python" -m bench.sweep --parallel 4 --budget_minutes 8 \
       --out "$runs/sweep" "${grid[@]}" -- "${data[@]}" "$@" 2>&1 | tee "$runs/sweep.log"
     ;;
-  *) echo "say speed or sweep, not $part" >&2; exit 2 ;;
+  distill)
+    timeout 390 "$python" -m bench.sweep --parallel 3 --budget_minutes 6 --out "$runs/teachers" --grid seed=42,1,2 \
+      -- "${data[@]}" --split_seed 42 "$@" 2>&1 | tee "$runs/teachers.log"
+    teachers=$(ls -d "$runs"/teachers/*/artifacts | paste -sd, -)
+    student=(--seed 7 --split_seed 42 --teachers "$teachers" --artifacts_dir "$runs/student")
+    echo "$(date +%T) student of $teachers"
+    timeout 300 "$python" train.py "${data[@]}" "$@" "${student[@]}" > "$runs/student.log" 2>&1
+    "$python" evaluate.py "${data[@]}" "$@" "${student[@]}" >> "$runs/student.log" 2>&1
+    echo "$(date +%T) student: exit $?"; grep -E "best validation|^test accuracy" "$runs/student.log"
+    ;;
+  *) echo "say speed, sweep or distill, not $part" >&2; exit 2 ;;
 esac
 tar czf "$out/device_$part.tar.gz" --exclude='*.npz' --exclude=tensorboard -C "$(dirname "$runs")" "$(basename "$runs")"
 ls -l "$out"
