@@ -19,7 +19,7 @@ import time
 
 from data import load_fashion_mnist, make_dataset, split_of_run
 from models import build_model, classifier_of, start_or_resume, train_two_phases
-from models.distillation import one_hot, soft_targets, teacher_configs, teacher_probabilities, teachers_record
+from models.distillation import distillation_targets, teacher_configs, teachers_record
 from models.distribute import describe_worker_failure, make_distribution, run_files, worker_failures
 from models.training import best_val_accuracy, training_precision, use_compilation_cache
 from runkit import cli
@@ -38,11 +38,7 @@ def main(argv: list[str]) -> None:
     (x_train, y_train), (x_val, y_val) = split_of_run(images, labels, cfg)
     teachers = teacher_configs(cfg)
     if teachers:  # knowledge distillation: the targets become probability vectors
-        started = time.monotonic()
-        y_train = soft_targets(y_train, teacher_probabilities(teachers, x_train), cfg.distill_weight)
-        y_val = one_hot(y_val)
-        print(f"distillation: {len(teachers)} teachers' probabilities for the training images in "
-              f"{time.monotonic() - started:.0f} s", flush=True)
+        y_train, y_val = distillation_targets(teachers, x_train, y_train, y_val, cfg.distill_weight)
     global_batch = cfg.batch_size * distribution.replicas
     train_ds = make_dataset(x_train, y_train, global_batch, shuffle=True, seed=cfg.seed)
     val_ds = make_dataset(x_val, y_val, global_batch)

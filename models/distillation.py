@@ -12,6 +12,8 @@ otherwise their probabilities would carry what they learnt from those images int
 validation would no longer measure the student on unseen images.
 """
 
+import time
+
 import numpy as np
 
 from data.pipeline import split_seed
@@ -53,6 +55,15 @@ def one_hot(labels: np.ndarray) -> np.ndarray:
 def soft_targets(labels: np.ndarray, teacher_probs: np.ndarray, weight: float) -> np.ndarray:
     """`weight` of the teachers' probabilities plus `1 - weight` of the one-hot label, per image."""
     return (weight * teacher_probs + (1 - weight) * one_hot(labels)).astype("float32")
+
+
+def distillation_targets(teachers: list, x_train, y_train, y_val, weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """(soft training targets, one-hot validation labels), saying how long the teachers took."""
+    started = time.monotonic()
+    targets = soft_targets(y_train, teacher_probabilities(teachers, x_train), weight)
+    print(f"distillation: {len(teachers)} teachers' probabilities for {len(x_train)} training images in "
+          f"{time.monotonic() - started:.0f} s", flush=True)
+    return targets, one_hot(y_val)
 
 
 def teachers_record(teachers: list) -> list[dict]:
