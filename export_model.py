@@ -51,7 +51,7 @@ def main(argv: list[str]) -> None:
               f"{r['latency_ms_one_image']:11.2f}")
     card = folder / "MODEL_CARD.md"
     with atomic_path(card) as tmp:
-        tmp.write_text(model_card.render(dataclasses.asdict(cfg), history, metrics, rows))
+        tmp.write_text(model_card.render(cfg, history, metrics, rows))
     print(f"wrote {folder}/: {', '.join(r['format'] for r in rows[1:])}, exports.json and {card.name}")
     if optional_tensorflow() is None:
         print("SavedModel and TFLite exports need TensorFlow, which is not installed here: skipped")

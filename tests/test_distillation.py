@@ -17,6 +17,7 @@ from runkit import cli
 from runkit.errors import UserError
 from runkit.files import RunFiles, write_json
 from tests.helpers import as_argv
+from visualizations import model_card
 
 train_make_dataset = train.make_dataset  # the real one, which the test wraps
 
@@ -62,4 +63,10 @@ def test_the_student_learns_from_its_teachers_and_records_their_cost(trained_run
     assert [t["run"] for t in metrics["teachers"]] == [teacher, teacher]
     assert all(t["train_minutes"] > 0 for t in metrics["teachers"])
     assert 0 <= metrics["test_accuracy"] <= 1
+
+    student_cfg = cli.trained_run_config(["--artifacts_dir", student["artifacts_dir"]])
+    history = json.loads(RunFiles(student["artifacts_dir"]).history.read_text())
+    card = model_card.render(student_cfg, history, metrics, exports=[])
+    assert f"- distilled from 2 teachers ({teacher}, {teacher}), whose " in card
+    assert "held out for validation (seed 42)" in card  # the split's seed, not the student's 3
 

@@ -2,18 +2,22 @@
 trained and evaluated on, how well it does per class, and where it fails; every number from the run's files."""
 
 from data import CLASS_NAMES
+from data.pipeline import split_seed
 from runkit.machine import describe_machines
 
 
-def render(config: dict, history: dict, metrics: dict, exports: list[dict]) -> str:
+def render(cfg, history: dict, metrics: dict, exports: list[dict]) -> str:
     """Markdown for a run's config, its history (train.py), metrics (evaluate.py) and checked exports."""
     calibration, by_view = metrics["calibration"], metrics["test_accuracy_by_view"]
     confusions = "; ".join(f"{c['true']} taken for {c['predicted']} ({c['count']} of "
                            f"{metrics['per_class'][c['true']]['support']:,.0f})"
                            for c in metrics["top_confusions"][:3]) or "none"
+    teachers = metrics.get("teachers", [])  # absent in runs evaluated before distillation existed
+    distilled = [f"- distilled from {len(teachers)} teachers ({', '.join(t['run'] for t in teachers)}), whose "
+                 f"{sum(t['train_minutes'] for t in teachers):.1f} min of training are part of its cost"]
     sizes = {r["format"]: "" if r["size_mb"] is None else f"{r['size_mb']:.2f}" for r in exports}
     lines = [
-        f"# Model card: Fashion-MNIST classifier ({config['architecture']}, {config['image_size']} px)", "",
+        f"# Model card: Fashion-MNIST classifier ({cfg.architecture}, {cfg.image_size} px)", "",
         "## Intended use", "",
         "Classifying a picture of one clothing item into the ten Fashion-MNIST classes "
         f"({', '.join(CLASS_NAMES)}), for teaching, research and demos. Input: raw 28x28x1 pixels 0-255, the "
@@ -21,13 +25,14 @@ def render(config: dict, history: dict, metrics: dict, exports: list[dict]) -> s
         "pictures); output: ten probabilities in that order. Not for decisions about people.", "",
         "## Training data", "",
         f"Fashion-MNIST (Xiao et al. 2017; read from `{metrics['data_source']}`): {history['run']['train_images']:,} "
-        f"training images, after a stratified {config['val_fraction']:.0%} of the training set was held out for "
-        f"validation (seed {config['seed']}), which chose the weights; the {metrics['test_images']:,} test images "
+        f"training images, after a stratified {cfg.val_fraction:.0%} of the training set was held out for "
+        f"validation (seed {split_seed(cfg)}), which chose the weights; the {metrics['test_images']:,} test images "
         "were used for the numbers below only.", "",
         "## Training", "",
         f"- command: `{metrics['train_command']}`",
-        f"- backbone: {config['architecture']}, weights `{config['weights']}`; {len(history['epochs'])} epochs, "
+        f"- backbone: {cfg.architecture}, weights `{cfg.weights}`; {len(history['epochs'])} epochs, "
         f"{metrics['train_minutes']:.1f} min on {describe_machines(history['run']['machine'], metrics['machine'])}",
+        *(distilled if teachers else []),
         "", "## Evaluation (official test set)", "",
         "| | value |", "|---|---|",
         f"| test accuracy, flip-averaged (two views) | {by_view['flip_averaged']:.4f} |",
