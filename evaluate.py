@@ -12,7 +12,7 @@ from config import Config
 from data import CLASS_NAMES, load_fashion_mnist, make_dataset, split_of_run
 from models.classifier import load_trained_classifier, with_flip_averaging
 from models.evaluation import calibration_report, evaluate_classifier
-from models.training import best_val_accuracy
+from models.training import best_val_accuracy, training_minutes
 from runkit import cli
 from runkit.files import RunFiles, append_result, atomic_path, read_json, write_json
 from runkit.machine import describe_machines, machine_info
@@ -38,7 +38,7 @@ def main(argv: list[str]) -> None:
     _, (x_val, y_val) = split_of_run(images, labels, cfg)
     metrics["calibration"] = calibration_report(classifier.predict(make_dataset(x_val, y_val, cfg.batch_size),
                                                                    verbose=0), y_val, probs, y_test)
-    train_minutes = sum(e["seconds"] for e in history["epochs"]) / 60
+    train_minutes = training_minutes(history)
     metrics.update({
         "best_val_accuracy": best_val_accuracy(history),
         "train_minutes": train_minutes,

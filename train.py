@@ -21,7 +21,7 @@ from data import load_fashion_mnist, make_dataset, split_of_run
 from models import build_model, classifier_of, start_or_resume, train_two_phases
 from models.distillation import distillation_targets, teacher_configs, teachers_record
 from models.distribute import describe_worker_failure, make_distribution, run_files, worker_failures
-from models.training import best_val_accuracy, training_precision, use_compilation_cache
+from models.training import best_val_accuracy, training_minutes, training_precision, use_compilation_cache
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import exclusive_use
@@ -66,7 +66,7 @@ def main(argv: list[str]) -> None:
         shutil.rmtree(files.root, ignore_errors=True)
         print(f"worker {distribution.task_id}: done; the chief saved the run")
         return
-    minutes = sum(e["seconds"] for e in history["epochs"]) / 60
+    minutes = training_minutes(history)
     print(f"\nbest validation accuracy {best_val_accuracy(history):.4f} after {minutes:.1f} min of training "
           f"({(time.monotonic() - started) / 60:.1f} min in this process); run saved in {files.root}/")
     print("next: python evaluate.py")

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from config import make_config, parse_overrides
-from models.training import best_val_accuracy
+from models.training import best_val_accuracy, training_minutes
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import RunFiles, make_folder, write_json
@@ -146,7 +146,7 @@ def summary_row(run: Run) -> dict:
            "test_accuracy": None, "train_minutes": None}
     if files.history.is_file():
         history = json.loads(files.history.read_text())
-        row["train_minutes"] = round(sum(e["seconds"] for e in history["epochs"]) / 60, 2)
+        row["train_minutes"] = round(training_minutes(history), 2)
         row["val_accuracy"] = best_val_accuracy(history) if history["epochs"] else None
     if run.status == "done":
         row["test_accuracy"] = json.loads(files.metrics.read_text())["test_accuracy"]

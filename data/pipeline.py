@@ -34,6 +34,7 @@ def split_seed(cfg) -> int:
 
 
 def split_of_run(images, labels, cfg):
+    """(x_train, y_train), (x_val, y_val) of a run's config."""
     return split_train_val(images, labels, cfg.val_fraction, split_seed(cfg))
 
 

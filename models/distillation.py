@@ -18,6 +18,7 @@ import numpy as np
 
 from data.pipeline import split_seed
 from models.classifier import NUM_CLASSES, load_trained_classifier
+from models.training import training_minutes
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import RunFiles, read_json
@@ -68,7 +69,5 @@ def distillation_targets(teachers: list, x_train, y_train, y_val, weight: float)
 
 def teachers_record(teachers: list) -> list[dict]:
     """Each teacher's folder and training minutes: a distilled student's cost includes them."""
-    return [{"run": teacher.artifacts_dir,
-             "train_minutes": sum(e["seconds"] for e in read_json(RunFiles(teacher.artifacts_dir).history,
-                                                                  "train.py", keys=("epochs",))["epochs"]) / 60}
-            for teacher in teachers]
+    return [{"run": teacher.artifacts_dir, "train_minutes": training_minutes(
+        read_json(RunFiles(teacher.artifacts_dir).history, "train.py", keys=("epochs",)))} for teacher in teachers]

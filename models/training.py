@@ -98,6 +98,11 @@ def best_val_accuracy(history: dict) -> float:
     return max((e["val_accuracy"] for e in history["epochs"]), default=float("-inf"))
 
 
+def training_minutes(history: dict) -> float:
+    """The minutes its recorded epochs took (a resumed run's, summed over its processes)."""
+    return sum(e["seconds"] for e in history["epochs"]) / 60
+
+
 class RecordEpoch(keras.callbacks.Callback):
     """Appends each finished epoch to the history file, so an interrupted run keeps what it did."""
 
