@@ -13,6 +13,7 @@ An interrupted run resumes from its last finished epoch when the same command is
 """
 
 import dataclasses
+import math
 import shutil
 import sys
 import time
@@ -34,19 +35,19 @@ def main(argv: list[str]) -> None:
     distribution = make_distribution(cfg.strategy)  # first: a multi-worker strategy starts a server
     files = run_files(cfg.artifacts_dir, distribution)
 
-    ((images, labels), _), source = load_fashion_mnist(cfg.data_dir)
-    (x_train, y_train), (x_val, y_val) = split_of_run(images, labels, cfg)
-    teachers = teacher_configs(cfg)
-    if teachers:  # knowledge distillation: the targets become probability vectors
-        y_train, y_val = distillation_targets(teachers, x_train, y_train, y_val, cfg.distill_weight)
-    global_batch = cfg.batch_size * distribution.replicas
-    train_ds = make_dataset(x_train, y_train, global_batch, shuffle=True, seed=cfg.seed)
-    val_ds = make_dataset(x_val, y_val, global_batch)
-    print(f"data: {len(x_train)} train / {len(x_val)} validation images from {source}", flush=True)
-
+    teachers = teacher_configs(cfg)  # checked before any work
     use_compilation_cache(cfg.compilation_cache)
     with exclusive_use(files.root):  # one training per folder
-        history = start_or_resume(files, dataclasses.asdict(cfg), len(train_ds), fresh)
+        ((images, labels), _), source = load_fashion_mnist(cfg.data_dir)
+        (x_train, y_train), (x_val, y_val) = split_of_run(images, labels, cfg)
+        global_batch = cfg.batch_size * distribution.replicas
+        history = start_or_resume(files, dataclasses.asdict(cfg), math.ceil(len(x_train) / global_batch), fresh)
+        if teachers:  # knowledge distillation: the targets become probability vectors
+            y_train, y_val = distillation_targets(teachers, x_train, y_train, y_val, cfg.distill_weight,
+                                                  cache=files.teacher_probabilities)
+        train_ds = make_dataset(x_train, y_train, global_batch, shuffle=True, seed=cfg.seed)
+        val_ds = make_dataset(x_val, y_val, global_batch)
+        print(f"data: {len(x_train)} train / {len(x_val)} validation images from {source}", flush=True)
         started = time.monotonic()
         try:
             with distribution.scope(), training_precision(cfg.mixed_precision):

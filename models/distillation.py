@@ -1,11 +1,12 @@
 """Knowledge distillation (Hinton et al. 2015): a student learns from the mean probabilities of trained runs.
 
 `--teachers RUN,RUN,...` names the teachers. Their probabilities for the student's training images are computed
-once, before training, with the test-time flip where their config has it: the mean over an image and its
-mirror image is the same for both, so the stored target also fits the student's mirrored images (other
-augmentation would make it approximate). Each training target is `distill_weight` of the teachers' mean plus
-the rest of the one-hot label; the cross-entropy to it is, at temperature 1, Hinton's loss (KL divergence to
-the teachers plus cross-entropy to the label, up to a constant). Validation keeps the plain labels, one-hot.
+once, before training (and kept in the student's folder for a resumed run), with the test-time flip where their
+config has it: the mean over an image and its mirror image is the same for both, so the stored target also fits
+the student's mirrored images (other augmentation would make it approximate). Each training target is
+`distill_weight` of the teachers' mean plus the rest of the one-hot label; the cross-entropy to it is, at
+temperature 1, Hinton's loss (KL divergence to the teachers plus cross-entropy to the label, up to a constant).
+Validation keeps the plain labels, one-hot.
 
 The teachers must have held out the student's validation images (the same split seed and fraction):
 otherwise their probabilities would carry what they learnt from those images into the student, and
@@ -13,6 +14,8 @@ validation would no longer measure the student on unseen images.
 """
 
 import time
+import zipfile
+from pathlib import Path
 
 import numpy as np
 
@@ -21,7 +24,7 @@ from models.classifier import NUM_CLASSES, load_trained_classifier
 from models.training import training_minutes
 from runkit import cli
 from runkit.errors import UserError
-from runkit.files import RunFiles, read_json
+from runkit.files import RunFiles, atomic_path, read_json
 
 
 def teacher_folders(cfg) -> list[str]:
@@ -58,13 +61,37 @@ def soft_targets(labels: np.ndarray, teacher_probs: np.ndarray, weight: float) -
     return (weight * teacher_probs + (1 - weight) * one_hot(labels)).astype("float32")
 
 
-def distillation_targets(teachers: list, x_train, y_train, y_val, weight: float) -> tuple[np.ndarray, np.ndarray]:
-    """(soft training targets, one-hot validation labels), saying how long the teachers took."""
+def weights_signature(teachers: list) -> np.ndarray:
+    """Each teacher's folder, weights size and modification time: retraining a teacher changes it."""
+    return np.array([f"{teacher.artifacts_dir}:{path.stat().st_size}:{path.stat().st_mtime_ns}" for teacher in teachers
+                     for path in [RunFiles(teacher.artifacts_dir).best_weights]])
+
+
+def cached_teacher_probabilities(teachers: list, images: np.ndarray, cache: Path) -> np.ndarray:
+    """`teacher_probabilities`, read from `cache` where it holds them for these teachers' weights and images,
+    else computed and saved there: a resumed student does not predict them again."""
+    signature = weights_signature(teachers)
+    try:
+        with np.load(cache) as saved:
+            if np.array_equal(saved["teachers"], signature) and saved["probabilities"].shape[0] == len(images):
+                print(f"distillation: the teachers' probabilities read from {cache}", flush=True)
+                return saved["probabilities"]
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):  # none yet, or not readable: compute them again
+        pass
     started = time.monotonic()
-    targets = soft_targets(y_train, teacher_probabilities(teachers, x_train), weight)
-    print(f"distillation: {len(teachers)} teachers' probabilities for {len(x_train)} training images in "
-          f"{time.monotonic() - started:.0f} s", flush=True)
-    return targets, one_hot(y_val)
+    probs = teacher_probabilities(teachers, images)
+    with atomic_path(cache) as tmp:
+        np.savez(tmp, teachers=signature, probabilities=probs)
+    print(f"distillation: {len(teachers)} teachers' probabilities for {len(images)} training images in "
+          f"{time.monotonic() - started:.0f} s, saved in {cache}", flush=True)
+    return probs
+
+
+def distillation_targets(teachers: list, x_train, y_train, y_val, weight: float,
+                         cache: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(soft training targets, one-hot validation labels)."""
+    probs = cached_teacher_probabilities(teachers, x_train, cache)
+    return soft_targets(y_train, probs, weight), one_hot(y_val)
 
 
 def teachers_record(teachers: list) -> list[dict]:

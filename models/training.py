@@ -86,7 +86,8 @@ def start_or_resume(files: RunFiles, config: dict, steps_per_epoch: int, fresh: 
             print(f"resuming the unfinished run in {files.root} ({len(history['epochs'])} epochs done); "
                   "--fresh starts over", flush=True)
             return history
-    for path in (files.config, files.history, files.csv_log, files.best_weights, files.metrics, files.predictions):
+    for path in (files.config, files.history, files.csv_log, files.best_weights, files.metrics, files.predictions,
+                 files.teacher_probabilities):
         path.unlink(missing_ok=True)
     for folder in (files.backup, files.tensorboard):
         shutil.rmtree(folder, ignore_errors=True)

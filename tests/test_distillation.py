@@ -1,5 +1,6 @@
 """Knowledge distillation: the student's targets mix its teachers' probabilities with the labels, its validation
-keeps the labels, teachers that saw its validation images are refused, and its cost names the teachers'."""
+keeps the labels, teachers that saw its validation images are refused, the teachers' probabilities are computed
+once per student, and its cost names the teachers'."""
 
 import dataclasses
 import json
@@ -11,8 +12,9 @@ import evaluate
 import train
 from config import make_config
 from data import load_fashion_mnist, split_of_run
+from models import distillation
 from models.classifier import load_trained_classifier
-from models.distillation import soft_targets, teacher_configs
+from models.distillation import cached_teacher_probabilities, soft_targets, teacher_configs
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import RunFiles, write_json
@@ -41,6 +43,28 @@ def test_a_teacher_that_held_out_other_validation_images_is_refused(tmp_path):
     assert [t.seed for t in teacher_configs(student)] == [1]
 
 
+def test_the_teachers_probabilities_are_computed_once_for_the_same_teachers_and_images(tmp_path, monkeypatch):
+    teacher = make_config({"artifacts_dir": str(tmp_path / "teacher")})
+    weights = RunFiles(teacher.artifacts_dir).best_weights
+    weights.parent.mkdir()
+    weights.write_bytes(b"weights")
+    calls = []
+    monkeypatch.setattr(distillation, "teacher_probabilities",
+                        lambda teachers, images: calls.append(len(images)) or np.full((len(images), 10), 0.1))
+    cache, images = tmp_path / "student" / "teacher_probabilities.npz", np.zeros((4, 28, 28), "uint8")
+
+    first = cached_teacher_probabilities([teacher], images, cache)
+    np.testing.assert_array_equal(cached_teacher_probabilities([teacher], images, cache), first)
+    assert calls == [4]  # the second call, a resumed student's, read them
+    cached_teacher_probabilities([teacher], images[:3], cache)  # other images
+    weights.write_bytes(b"retrained weights")  # a retrained teacher
+    cached_teacher_probabilities([teacher], images[:3], cache)
+    cache.write_bytes(b"damaged")
+    cached_teacher_probabilities([teacher], images[:3], cache)
+    assert calls == [4, 3, 3, 3]
+    assert len(cached_teacher_probabilities([teacher], images[:3], cache)) == 3 and calls == [4, 3, 3, 3]
+
+
 def test_the_student_learns_from_its_teachers_and_records_their_cost(trained_run, tmp_path, monkeypatch):
     """The trained run teaches a student of another seed on the same split, twice over (two teachers)."""
     teacher = trained_run["artifacts_dir"]
@@ -56,6 +80,8 @@ def test_the_student_learns_from_its_teachers_and_records_their_cost(trained_run
     (x_train, y_train), (_, y_val) = split_of_run(images, labels, cfg)
     probs = load_trained_classifier(cfg, RunFiles(teacher).best_weights).predict(x_train[..., None], verbose=0)
     np.testing.assert_allclose(fed[0], 0.4 * probs + 0.6 * np.eye(10)[y_train], atol=1e-5)
+    with np.load(RunFiles(student["artifacts_dir"]).teacher_probabilities) as kept:  # for a resumed student
+        np.testing.assert_allclose(kept["probabilities"], probs, atol=1e-5)
     np.testing.assert_array_equal(fed[1], np.eye(10)[y_val])  # validation measures the labels
 
     evaluate.main(as_argv({"artifacts_dir": student["artifacts_dir"], "results_file": student["results_file"]}))

@@ -29,10 +29,12 @@ def test_an_unfinished_run_resumes_unless_fresh_or_its_config_changed(tmp_path, 
                   "completed": False}
     write_json(files.history, unfinished)
     files.best_weights.write_bytes(b"weights")
+    files.teacher_probabilities.write_bytes(b"a distilled student's targets")
 
     history = start_or_resume(files, config, 5, fresh=fresh)
     assert history == ({**unfinished, "epochs": []} if fresh else unfinished)
-    assert files.best_weights.exists() is not fresh  # starting over removes the earlier run's files
+    for path in (files.best_weights, files.teacher_probabilities):  # starting over removes the earlier run's files
+        assert path.exists() is not fresh
     assert start_or_resume(files, {**config, "seed": 1}, 5, fresh=False)["epochs"] == []
     assert json.loads(files.config.read_text())["seed"] == 1
 
