@@ -35,12 +35,13 @@ def main(argv: list[str]) -> None:
     distribution = make_distribution(cfg.strategy)  # first: a multi-worker strategy starts a server
     files = run_files(cfg.artifacts_dir, distribution)
 
-    teachers = teacher_configs(cfg)  # checked before any work
+    teachers = teacher_configs(cfg)
+    ((images, labels), _), source = load_fashion_mnist(cfg.data_dir)
+    (x_train, y_train), (x_val, y_val) = split_of_run(images, labels, cfg)
+    global_batch = cfg.batch_size * distribution.replicas
+
     use_compilation_cache(cfg.compilation_cache)
-    with exclusive_use(files.root):  # one training per folder
-        ((images, labels), _), source = load_fashion_mnist(cfg.data_dir)
-        (x_train, y_train), (x_val, y_val) = split_of_run(images, labels, cfg)
-        global_batch = cfg.batch_size * distribution.replicas
+    with exclusive_use(files.root):  # one training per folder, taken before the teachers' work
         history = start_or_resume(files, dataclasses.asdict(cfg), math.ceil(len(x_train) / global_batch), fresh)
         if teachers:  # knowledge distillation: the targets become probability vectors
             y_train, y_val = distillation_targets(teachers, x_train, y_train, y_val, cfg.distill_weight,
