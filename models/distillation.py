@@ -62,9 +62,9 @@ def soft_targets(labels: np.ndarray, teacher_probs: np.ndarray, weight: float) -
 
 
 def weights_signature(teachers: list) -> np.ndarray:
-    """Each teacher's folder, weights size and modification time: retraining a teacher changes it."""
-    return np.array([f"{teacher.artifacts_dir}:{path.stat().st_size}:{path.stat().st_mtime_ns}" for teacher in teachers
-                     for path in [RunFiles(teacher.artifacts_dir).best_weights]])
+    """Each teacher's weights file, its size and modification time: retraining a teacher changes it."""
+    weights = [RunFiles(teacher.artifacts_dir).best_weights for teacher in teachers]
+    return np.array([f"{path}:{path.stat().st_size}:{path.stat().st_mtime_ns}" for path in weights])
 
 
 def cached_teacher_probabilities(teachers: list, images: np.ndarray, cache: Path) -> np.ndarray:
