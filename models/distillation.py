@@ -24,7 +24,7 @@ from models.classifier import NUM_CLASSES, load_trained_classifier
 from models.training import training_minutes
 from runkit import cli
 from runkit.errors import UserError
-from runkit.files import RunFiles, atomic_path, read_json
+from runkit.files import RunFiles, atomic_path, read_json, require
 
 
 def teacher_folders(cfg) -> list[str]:
@@ -63,7 +63,7 @@ def soft_targets(labels: np.ndarray, teacher_probs: np.ndarray, weight: float) -
 
 def weights_signature(teachers: list) -> np.ndarray:
     """Each teacher's weights file, its size and modification time: retraining a teacher changes it."""
-    weights = [RunFiles(teacher.artifacts_dir).best_weights for teacher in teachers]
+    weights = [require(RunFiles(teacher.artifacts_dir).best_weights, "train.py") for teacher in teachers]
     return np.array([f"{path}:{path.stat().st_size}:{path.stat().st_mtime_ns}" for path in weights])
 
 

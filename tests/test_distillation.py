@@ -43,15 +43,17 @@ def test_a_teacher_that_held_out_other_validation_images_is_refused(tmp_path):
     assert [t.seed for t in teacher_configs(student)] == [1]
 
 
-def test_the_teachers_probabilities_are_computed_once_for_the_same_teachers_and_images(tmp_path, monkeypatch):
+def test_the_teachers_probabilities_are_computed_once_for_the_same_weights_and_images(tmp_path, monkeypatch):
     teacher = make_config({"artifacts_dir": str(tmp_path / "teacher")})
     weights = RunFiles(teacher.artifacts_dir).best_weights
     weights.parent.mkdir()
+    cache, images = tmp_path / "student" / "teacher_probabilities.npz", np.zeros((4, 28, 28), "uint8")
+    with pytest.raises(UserError, match=r"teacher/best.weights.h5 not found: run `python train.py` first"):
+        cached_teacher_probabilities([teacher], images, cache)
     weights.write_bytes(b"weights")
     calls = []
     monkeypatch.setattr(distillation, "teacher_probabilities",
                         lambda teachers, images: calls.append(len(images)) or np.full((len(images), 10), 0.1))
-    cache, images = tmp_path / "student" / "teacher_probabilities.npz", np.zeros((4, 28, 28), "uint8")
 
     first = cached_teacher_probabilities([teacher], images, cache)
     np.testing.assert_array_equal(cached_teacher_probabilities([teacher], images, cache), first)
