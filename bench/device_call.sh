@@ -35,7 +35,8 @@ case $part in
       # shellcheck disable=SC2086  # the overrides are words
       timeout "$limit" "$python" train.py "${data[@]}" --artifacts_dir "$runs/$name" "$@" $overrides \
         > "$runs/$name.log" 2>&1
-      echo "$(date +%T) $name: exit $?"; grep "best validation" "$runs/$name.log"
+      status=$?  # read before the echo's $(date) replaces it
+      echo "$(date +%T) $name: exit $status"; grep "best validation" "$runs/$name.log"
     done <<'RUNS'
 float32_b128 240
 bf16_spe8_b128 180 --mixed_precision mixed_bfloat16 --steps_per_execution 8
@@ -54,8 +55,11 @@ RUNS
     student=(--seed 7 --split_seed 42 --teachers "$teachers" --artifacts_dir "$runs/student")
     echo "$(date +%T) student of $teachers"
     timeout 300 "$python" train.py "${data[@]}" "$@" "${student[@]}" > "$runs/student.log" 2>&1
+    trained=$?
     "$python" evaluate.py "${data[@]}" "$@" "${student[@]}" >> "$runs/student.log" 2>&1
-    echo "$(date +%T) student: exit $?"; grep -E "best validation|^test accuracy" "$runs/student.log"
+    evaluated=$?
+    echo "$(date +%T) student: train.py exit $trained, evaluate.py exit $evaluated"
+    grep -E "best validation|^test accuracy" "$runs/student.log"
     ;;
   *) echo "say speed, sweep or distill, not $part" >&2; exit 2 ;;
 esac
