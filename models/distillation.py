@@ -32,10 +32,12 @@ def teacher_folders(cfg) -> list[str]:
 
 
 def teacher_configs(cfg) -> list:
-    """Each teacher's trained config; a UserError if one held out other validation images than the student."""
+    """Each teacher's trained config; a UserError if one has no weights or held out other validation images than
+    the student."""
     configs = []
     for folder in teacher_folders(cfg):
         teacher = cli.trained_run_config(["--artifacts_dir", folder])
+        require(RunFiles(folder).best_weights, "train.py")
         if (split_seed(teacher), teacher.val_fraction) != (split_seed(cfg), cfg.val_fraction):
             raise UserError(
                 f"teacher {folder} held out other validation images (split seed {split_seed(teacher)}, fraction "

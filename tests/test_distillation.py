@@ -33,10 +33,13 @@ def test_a_target_is_the_weighted_mean_of_the_teachers_and_the_label():
     np.testing.assert_array_equal(soft_targets(np.array([1, 3]), teachers, weight=0.0).argmax(axis=1), [1, 3])
 
 
-def test_a_teacher_that_held_out_other_validation_images_is_refused(tmp_path):
+def test_a_teacher_without_weights_or_that_held_out_other_validation_images_is_refused(tmp_path):
     teacher = tmp_path / "teacher"
     write_json(RunFiles(teacher).config, dataclasses.asdict(make_config({"seed": 1, "artifacts_dir": str(teacher)})))
     student = make_config({"seed": 7, "split_seed": 42, "teachers": str(teacher)})
+    with pytest.raises(UserError, match=r"teacher/best.weights.h5 not found: run `python train.py` first"):
+        teacher_configs(student)  # not trained yet: refused before the student's run starts
+    RunFiles(teacher).best_weights.write_bytes(b"weights")
     with pytest.raises(UserError, match=r"held out other validation images .* --split_seed 42 --val_fraction 0.1"):
         teacher_configs(student)
     write_json(RunFiles(teacher).config, dataclasses.asdict(make_config({"seed": 1, "split_seed": 42})))
