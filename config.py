@@ -60,7 +60,8 @@ class Config:
     # --- cyclical learning rate (Smith 2017), a function of the step; bounds from the LR range test ---
     clr_min: float = 4e-5  # lower LR bound
     clr_max: float = 1e-3  # upper LR bound
-    clr_step_epochs: float = 11.0  # half a cycle, in epochs: one triangle over phase 2's 22 epochs
+    clr_step_epochs: float = 11.0  # phase 2's half cycle, in epochs: one triangle over its 22 epochs (phase 1: one
+    # triangle over its own epochs, so the head reaches clr_max too)
     clr_policy: str = "triangular"  # triangular, triangular2, exp_range, or one_cycle: up, then down to the end
     clr_gamma: float = 0.99994  # per-step amplitude decay of exp_range
     # --- evaluation and export ---
@@ -91,6 +92,13 @@ PRESETS = {
 # Fields that change the shape of the network: trained weights only fit the same values.
 ARCHITECTURE_FIELDS = ("architecture", "image_size", "alpha", "cnn_filters", "vit_patch_size", "vit_dim",
                        "vit_depth", "vit_heads")
+
+# Fields that do not shape training (where files are, how a trained model is evaluated and exported): a run
+# resumes, and is reused, whatever they say.
+NON_TRAINING_FIELDS = ("data_dir", "compilation_cache", "tta_flip", "artifacts_dir", "visualizations_dir",
+                       "exports_dir", "results_file")
+# Fields that choose which images a run trained on and which it held out: the later scripts keep the run's own.
+SPLIT_FIELDS = ("seed", "split_seed", "val_fraction")
 
 # The names each choice accepts, kept here only: models/<architecture>.py builds each backbone, and
 # the optimizers are Keras' own of these names.

@@ -8,7 +8,7 @@ import dataclasses
 import math
 from pathlib import Path
 
-from data import load_fashion_mnist, make_dataset, split_of_run
+from data import ShuffledBatches, load_fashion_mnist, split_of_run
 from models.classifier import build_model, is_transfer_learning, unfreeze_base
 from models.lr_range_test import LRRangeTest, suggest_bounds
 from models.training import compile_for_training, progress_verbosity
@@ -28,7 +28,7 @@ def main(argv: list[str]) -> None:
     unfreeze_base(model, cfg.finetune_layers, is_transfer_learning(cfg))  # the phase that takes most of the training
     sweep = LRRangeTest(START_LR, END_LR, STEPS)
     compile_for_training(model, cfg, sweep.schedule)
-    train_ds = make_dataset(x_train, y_train, cfg.batch_size, shuffle=True, seed=cfg.seed)  # shuffles itself
+    train_ds = ShuffledBatches(x_train, y_train, cfg.batch_size, cfg.seed).dataset  # one seeded order, every epoch
     epochs = math.ceil(STEPS / len(train_ds))  # the sweep stops itself after STEPS batches
     model.fit(train_ds, epochs=epochs, shuffle=False, callbacks=[sweep], verbose=progress_verbosity())
 

@@ -6,10 +6,11 @@ The CNN and ViT train from scratch: their epochs are all phase 2.
     python train.py                      # the defaults of config.py (the "full" preset)
     python train.py --preset quick       # for a laptop CPU
     python train.py --preset cnn         # the small CNN baseline (or --preset vit)
-    python train.py --image_size 64      # any config field; --fresh ignores an unfinished run
+    python train.py --image_size 64      # any config field; --fresh replaces the run in artifacts_dir
     python train.py --strategy mirrored  # all local GPUs (multi_worker: many machines, docs/scaling.md)
 
-An interrupted run resumes from its last finished epoch when the same command is run again.
+An interrupted run resumes from its last finished epoch when the same command is run again, and ends as the
+uninterrupted run would have. A finished run is kept: training it again needs --fresh.
 """
 
 import dataclasses
@@ -18,7 +19,7 @@ import shutil
 import sys
 import time
 
-from data import load_fashion_mnist, make_dataset, split_of_run
+from data import ShuffledBatches, load_fashion_mnist, make_dataset, split_of_run
 from models import build_model, classifier_of, start_or_resume, train_two_phases
 from models.distillation import distillation_targets, teacher_configs, teachers_record
 from models.distribute import describe_worker_failure, make_distribution, run_files, worker_failures
@@ -46,7 +47,7 @@ def main(argv: list[str]) -> None:
         if teachers:  # knowledge distillation: the targets become probability vectors
             y_train, y_val = distillation_targets(teachers, x_train, y_train, y_val, cfg.distill_weight,
                                                   cache=files.teacher_probabilities)
-        train_ds = make_dataset(x_train, y_train, global_batch, shuffle=True, seed=cfg.seed)
+        train_data = ShuffledBatches(x_train, y_train, global_batch, cfg.seed, cfg.frozen_epochs + cfg.finetune_epochs)
         val_ds = make_dataset(x_val, y_val, global_batch)
         print(f"data: {len(x_train)} train / {len(x_val)} validation images from {source}", flush=True)
         started = time.monotonic()
@@ -57,7 +58,7 @@ def main(argv: list[str]) -> None:
                                   "machine": machine_info(), "train_images": len(x_train),
                                   "parameters": classifier_of(model).count_params(),
                                   "distribution": distribution.record(cfg), "teachers": teachers_record(teachers)}
-                history = train_two_phases(model, cfg, train_ds, val_ds, files, history, distribution.lr_scale(cfg))
+                history = train_two_phases(model, cfg, train_data, val_ds, files, history, distribution.lr_scale(cfg))
         except Exception as e:
             if distribution.workers > 1 and isinstance(e, worker_failures()):
                 raise UserError(f"another worker stopped ({describe_worker_failure(e)}); start every worker again "

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data import load_fashion_mnist, make_dataset, split_of_run  # first: it imports TensorFlow quietly
+from data import ShuffledBatches, load_fashion_mnist, split_of_run  # first: it imports TensorFlow quietly
 import keras
 import tensorflow as tf
 
@@ -68,7 +68,7 @@ def training_throughput(cfg, feed: str, steps: int, repeats: int, warmup: int) -
     model = build_model(cfg)
     unfreeze_base(model, 0, is_transfer_learning(cfg))
     if feed == "pipeline":
-        dataset = make_dataset(x_train, y_train, cfg.batch_size, shuffle=True, seed=cfg.seed).repeat()
+        dataset = ShuffledBatches(x_train, y_train, cfg.batch_size, cfg.seed).dataset.repeat()
     else:  # the same base and head fed with one batch already upsampled to the base's input
         to_base_input, base, head = classifier_parts(classifier_of(model))
         batch = to_base_input.predict(x_train[:cfg.batch_size, ..., None], verbose=0)

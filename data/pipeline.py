@@ -38,44 +38,63 @@ def split_of_run(images, labels, cfg):
     return split_train_val(images, labels, cfg.val_fraction, split_seed(cfg))
 
 
-def make_dataset(images, labels, batch_size: int, shuffle: bool = False, seed: int = 0):
-    """Batches of (uint8 images (b, 28, 28, 1), int labels (b,)), shuffled each epoch if asked.
+def make_dataset(images, labels, batch_size: int):
+    """Batches of (uint8 images (b, 28, 28, 1), labels) in the given order, for evaluation and validation.
 
     `batch_size` is the global batch: under a tf.distribute strategy it is split over the replicas.
-
     A tf.data pipeline where TensorFlow is installed, else the same batches from `ArrayBatches`.
     """
-    images, labels = np.asarray(images)[..., np.newaxis], np.asarray(labels)
-    if tf is None:
-        return ArrayBatches(images, labels, batch_size, shuffle, seed)
-    ds = tf.data.Dataset.from_tensor_slices((images, labels))
-    if shuffle:
-        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    # Arrays in memory have no files to shard by: in a multi-worker run each worker keeps every n-th batch
-    # of the same seeded order (tf.distribute would otherwise try FILE sharding first and warn).
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE).with_options(options)
+    return ShuffledBatches(images, labels, batch_size, seed=None).dataset
 
 
-def skip_epochs(dataset, epochs: int) -> None:
-    """Advance the shuffle order past `epochs` epochs, so a resumed run sees an uninterrupted run's batches."""
-    for _ in range(epochs):
-        if isinstance(dataset, ArrayBatches):
-            dataset.on_epoch_end()
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The order of n training images in `epoch`: a function of (seed, epoch) alone, so that a resumed run (on
+    any backend, however many iterators Keras opens) sees the uninterrupted run's batches."""
+    return np.random.default_rng([seed, epoch]).permutation(n).astype("int32")
+
+
+class ShuffledBatches:
+    """Training batches in a new order each epoch, `epoch_order(seed, epoch)`: `use_epoch(e)` selects it before the
+    epoch's iterator is opened (models.training does it at each epoch's start). With seed None, the given order.
+
+    `.dataset` is what `fit` takes: a tf.data pipeline that reads the epoch from a variable where TensorFlow is
+    installed, else `ArrayBatches`.
+    """
+
+    def __init__(self, images, labels, batch_size: int, seed: int | None, epochs: int = 1):
+        images, labels = np.asarray(images)[..., np.newaxis], np.asarray(labels)
+        count = np.arange(len(images), dtype="int32")
+        self.orders = np.stack([count if seed is None else epoch_order(len(images), seed, e) for e in range(epochs)])
+        if tf is None:
+            self.dataset = ArrayBatches(images, labels, batch_size, self.orders)
+            return
+        self.epoch = tf.Variable(0, dtype="int64", trainable=False)
+        orders, images, labels = (tf.constant(a) for a in (self.orders, images, labels))
+        ds = tf.data.Dataset.from_tensors(0).flat_map(
+            lambda _: tf.data.Dataset.from_tensor_slices(tf.gather(orders, self.epoch)))
+        ds = ds.batch(batch_size).map(lambda rows: (tf.gather(images, rows), tf.gather(labels, rows)))
+        ds = ds.apply(tf.data.experimental.assert_cardinality(math.ceil(len(images) / batch_size)))  # for Keras
+        # Arrays in memory have no files to shard by: in a multi-worker run each worker keeps every n-th batch
+        # of the same seeded order (tf.distribute would otherwise try FILE sharding first and warn).
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        self.dataset = ds.prefetch(tf.data.AUTOTUNE).with_options(options)
+
+    def use_epoch(self, epoch: int) -> None:
+        if not 0 <= epoch < len(self.orders):
+            raise ValueError(f"epoch {epoch} outside the {len(self.orders)} epochs these batches were made for")
+        if isinstance(self.dataset, ArrayBatches):
+            self.dataset.order = self.orders[epoch]
         else:
-            iter(dataset)  # each tf.data iterator draws the next epoch's order
+            self.epoch.assign(epoch)
 
 
 class ArrayBatches(keras.utils.PyDataset):
-    """In-memory batches for backends without tf.data, reshuffled each epoch from a seeded generator."""
+    """In-memory batches for backends without tf.data, in the order `ShuffledBatches` selects."""
 
-    def __init__(self, images, labels, batch_size: int, shuffle: bool, seed: int):
+    def __init__(self, images, labels, batch_size: int, orders):
         super().__init__()
-        self.images, self.labels, self.batch_size, self.shuffle = images, labels, batch_size, shuffle
-        self.rng = np.random.default_rng(seed)
-        self.order = np.arange(len(images))
-        self.on_epoch_end()
+        self.images, self.labels, self.batch_size, self.order = images, labels, batch_size, orders[0]
 
     def __len__(self):
         return math.ceil(len(self.images) / self.batch_size)
@@ -83,7 +102,3 @@ class ArrayBatches(keras.utils.PyDataset):
     def __getitem__(self, index):
         rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
         return self.images[rows], self.labels[rows]
-
-    def on_epoch_end(self):
-        if self.shuffle:
-            self.order = self.rng.permutation(len(self.images))

@@ -27,34 +27,45 @@ def architecture_module(name: str):
     return importlib.import_module(f"models.{name}")
 
 
+AUGMENTATIONS = ("rotation", "zoom", "shear", "translation", "horizontal_flip", "erasing")
+
+
+def augmentation_seeds(seed: int) -> dict:
+    """A seed of its own for each random layer, drawn from the run's seed: Keras layers given one seed make one
+    stream of draws (a flip would happen exactly when a rotation is negative)."""
+    return dict(zip(AUGMENTATIONS, (int(s) for s in np.random.SeedSequence(seed).generate_state(len(AUGMENTATIONS))),
+                    strict=True))
+
+
 def build_augmentation(cfg) -> keras.Sequential:
     """Random changes on the 28x28 image (cheap at this size); active only in training.
 
     Only the changes the config asks for are added: on TensorFlow the geometric layers declare no XLA
     support, and one such layer keeps Keras from compiling the training step with XLA.
     """
-    fill = {"fill_mode": "constant", "fill_value": BACKGROUND, "seed": cfg.seed}
+    seeds = augmentation_seeds(cfg.seed)
+    fill = {"fill_mode": "constant", "fill_value": BACKGROUND}
     steps = []
     if cfg.rotation:
-        steps.append(layers.RandomRotation(cfg.rotation, **fill))
+        steps.append(layers.RandomRotation(cfg.rotation, **fill, seed=seeds["rotation"]))
     if cfg.zoom:
-        steps.append(layers.RandomZoom(cfg.zoom, **fill))
+        steps.append(layers.RandomZoom(cfg.zoom, **fill, seed=seeds["zoom"]))
     if cfg.shear:
-        steps.append(layers.RandomShear(x_factor=cfg.shear, y_factor=cfg.shear, **fill))
+        steps.append(layers.RandomShear(x_factor=cfg.shear, y_factor=cfg.shear, **fill, seed=seeds["shear"]))
     if cfg.translation:
-        steps.append(layers.RandomTranslation(cfg.translation, cfg.translation, **fill))
+        steps.append(layers.RandomTranslation(cfg.translation, cfg.translation, **fill, seed=seeds["translation"]))
     if keras.backend.backend() == "jax":
         # There they are plain jax.numpy (map_coordinates) and compile; TensorFlow's image transform op,
         # which the layers' flag describes, has no XLA kernel.
         for step in steps:
             step.supports_jit = True
     if cfg.horizontal_flip:
-        steps.append(layers.RandomFlip("horizontal", seed=cfg.seed))
+        steps.append(layers.RandomFlip("horizontal", seed=seeds["horizontal_flip"]))
     if cfg.erasing:
         # A rectangle of 2-33% of the image set to the background, with probability `erasing` per image
         # (factor as a (p, p) range: a single float would draw each image's probability from [0, p]).
         steps.append(layers.RandomErasing(factor=(cfg.erasing, cfg.erasing), scale=(0.02, 0.33),
-                                          fill_value=BACKGROUND, value_range=(0, 255), seed=cfg.seed))
+                                          fill_value=BACKGROUND, value_range=(0, 255), seed=seeds["erasing"]))
     return keras.Sequential(steps or [layers.Identity()], name="augmentation")  # a Sequential needs a layer
 
 

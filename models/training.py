@@ -10,11 +10,12 @@ from contextlib import contextmanager
 import keras
 import numpy as np
 
-from data import skip_epochs
+from config import NON_TRAINING_FIELDS
+from data import ShuffledBatches
 from models.classifier import NUM_CLASSES, freeze_base, is_transfer_learning, unfreeze_base
 from models.clr import CyclicalLR, LogLearningRate
 from runkit.errors import UserError
-from runkit.files import RunFiles, atomic_path, make_folder, read_json, write_json
+from runkit.files import RunFiles, atomic_path, make_folder, read_json, remove_orphans, write_json
 from runkit.machine import optional_tensorflow
 
 PHASES = ("frozen", "finetune")
@@ -75,17 +76,29 @@ def progress_verbosity() -> int:
 
 
 def start_or_resume(files: RunFiles, config: dict, steps_per_epoch: int, fresh: bool) -> dict:
-    """The history to continue: the unfinished run of this same config, else a new one.
+    """The history to continue: the unfinished run of this training config, or a new one where there is none.
 
-    A finished run, another config or `fresh` starts over, replacing the previous run's files.
+    A finished run, or an unfinished one of another training config, is never replaced without `fresh`: a
+    one-line error says what is there and what to do. Fields that do not shape training never count.
     """
-    if not fresh and files.config.exists() and files.history.exists():
-        saved = read_json(files.config, "train.py --fresh")
+    remove_orphans(files.root)
+    if not fresh and files.history.exists():
         history = read_json(files.history, "train.py --fresh", keys=("epochs", "completed", "lr_per_step"))
-        if saved == config and not history["completed"]:
-            print(f"resuming the unfinished run in {files.root} ({len(history['epochs'])} epochs done); "
-                  "--fresh starts over", flush=True)
-            return history
+        saved = read_json(files.config, "train.py --fresh")
+        if history["completed"]:
+            raise UserError(f"{files.root} holds a finished run ({describe_finished(files, history)}): evaluate it "
+                            f"with `python evaluate.py --artifacts_dir {files.root}`, or give --fresh to train it "
+                            "again, or another --artifacts_dir")
+        changed = [f"{name} ({saved.get(name)!r} there, {value!r} here)" for name, value in config.items()
+                   if name not in NON_TRAINING_FIELDS and saved.get(name) != value]
+        if changed:
+            raise UserError(f"{files.root} holds an unfinished run of another training config: {', '.join(changed)}; "
+                            "run it with its own values to resume, or give --fresh to replace it, or another "
+                            "--artifacts_dir")
+        print(f"resuming the unfinished run in {files.root} ({len(history['epochs'])} epochs done); "
+              "--fresh starts over", flush=True)
+        write_json(files.config, config)  # the paths and evaluation settings of this command
+        return history
     for path in (files.config, files.history, files.csv_log, files.best_weights, files.metrics, files.predictions,
                  files.teacher_probabilities):
         path.unlink(missing_ok=True)
@@ -93,6 +106,15 @@ def start_or_resume(files: RunFiles, config: dict, steps_per_epoch: int, fresh: 
         shutil.rmtree(folder, ignore_errors=True)
     write_json(files.config, config)
     return {"steps_per_epoch": steps_per_epoch, "epochs": [], "lr_per_step": {}, "completed": False}
+
+
+def describe_finished(files: RunFiles, history: dict) -> str:
+    """'best validation accuracy 0.9385, evaluated: test accuracy 0.9357' (or 'not evaluated yet')."""
+    described = f"best validation accuracy {best_val_accuracy(history):.4f}"
+    if not files.metrics.exists():
+        return f"{described}, not evaluated yet"
+    metrics = read_json(files.metrics, "evaluate.py")
+    return f"{described}, evaluated: test accuracy {metrics.get('test_accuracy', float('nan')):.4f}"
 
 
 def best_val_accuracy(history: dict) -> float:
@@ -187,53 +209,98 @@ def tensorboard_logger(log_dir) -> list:
     return [keras.callbacks.TensorBoard(str(log_dir), write_graph=False)]
 
 
-def train_two_phases(model, cfg, train_ds, val_ds, files: RunFiles, history: dict, lr_scale: float = 1.0) -> dict:
+class StartEpoch(keras.callbacks.Callback):
+    """At each epoch's start, selects the run's epoch `first + epoch` for the data order and for every random
+    layer's draws (augmentation, dropout): each a function of the epoch alone, so that a resumed run draws
+    what the uninterrupted run drew.
+
+    Keras keeps random state in seed generators (a seed and a counter) that weights files do not hold: each
+    generator keeps its own seed, and its counter starts the epoch at a block of draws of its own.
+    """
+
+    DRAWS_PER_EPOCH = 2**20  # more than any layer draws in an epoch; 4096 epochs fit a uint32 counter
+
+    def __init__(self, data: ShuffledBatches, first: int):
+        super().__init__()
+        self.data, self.first = data, first
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.data.use_epoch(self.first + epoch)
+        for state in seed_generator_states(self.model):
+            seed = keras.ops.convert_to_numpy(state.value)[0]
+            state.assign(np.array([seed, (self.first + epoch) * self.DRAWS_PER_EPOCH], dtype=state.dtype))
+
+
+def seed_generator_states(model) -> list:
+    """The state variable of every seed generator in the model (augmentation layers, dropout)."""
+    return [v for v in model.variables if v.name == "seed_generator_state"]
+
+
+def train_two_phases(model, cfg, train_data: ShuffledBatches, val_ds, files: RunFiles, history: dict,
+                     lr_scale: float = 1.0) -> dict:
     """Train the head on a frozen base, then fine-tune; continue from the last epoch `history` records.
 
     `lr_scale` multiplies the cyclical LR bounds (the number of replicas when training is distributed).
     """
-    steps = history["steps_per_epoch"]
-    skip_epochs(train_ds, len(history["epochs"]))
     last = history["epochs"][-1] if history["epochs"] else None
     state = resume_state(files, last["phase"], last["epoch"] + 1) if last else None  # where the run stopped
+    first = 0  # the run's index of the phase's first epoch
     for phase, epochs in zip(PHASES, (cfg.frozen_epochs, cfg.finetune_epochs), strict=True):
         done = sum(e["phase"] == phase for e in history["epochs"])
-        if done >= epochs:
-            continue  # finished before an interruption
-        if state and not done:  # an earlier phase ended there: its weights, not its optimizer
-            model.load_weights(state)
-        if phase == "frozen":
-            freeze_base(model)
-            scale = lr_scale
-        else:
-            unfreeze_base(model, cfg.finetune_layers, is_transfer_learning(cfg))
-            scale = lr_scale * cfg.finetune_lr_scale
-        clr = CyclicalLR(cfg.clr_min * scale, cfg.clr_max * scale, max(1, round(cfg.clr_step_epochs * steps)),
-                         cfg.clr_policy, cfg.clr_gamma, total_steps=epochs * steps)
-        compile_for_training(model, cfg, clr)
-        if state and done:  # this phase stopped there: weights and optimizer (its step count drives the LR)
-            model.optimizer.build(model.trainable_variables)
-            model.load_weights(state)
-        state = None
-        history["lr_per_step"][phase] = clr.lr_at(np.arange(epochs * steps)).tolist()
-        print(f"\nphase '{phase}': {epochs} epochs, LR {clr.lr_at(0):.2g}..{clr.schedule['max_lr']:.2g} "
-              f"({cfg.clr_policy}), {len(model.trainable_weights)} trainable tensors", flush=True)
-        model.fit(
-            train_ds, validation_data=val_ds, initial_epoch=done, epochs=epochs, shuffle=False,  # train_ds shuffles
-            verbose=progress_verbosity(),
-            callbacks=[
-                StopOnDivergence(phase, f"lower --clr_max (now {cfg.clr_max:g}) or find the bounds with "
-                                        "`python lr_range_test.py`"),
-                LogLearningRate(),  # it adds the LR to the logs the others record
-                SaveResumeState(files, phase),  # before the record: a recorded epoch always has its state
-                RecordEpoch(history, phase, files.history),
-                SaveBestWeights(files.best_weights, best_val_accuracy(history)),
-                keras.callbacks.CSVLogger(str(files.csv_log), append=True),
-                *tensorboard_logger(files.tensorboard / phase),
-            ],
-        )
+        if done < epochs:
+            if state and not done:  # an earlier phase ended there: its weights, not its optimizer
+                model.load_weights(state)
+            clr = start_phase(model, cfg, phase, epochs, history["steps_per_epoch"], lr_scale)
+            if state and done:  # this phase stopped there: weights and optimizer (its step count drives the LR)
+                model.optimizer.build(model.trainable_variables)
+                model.load_weights(state)
+            state = None
+            history["lr_per_step"][phase] = clr.lr_at(np.arange(epochs * history["steps_per_epoch"])).tolist()
+            model.fit(train_data.dataset, validation_data=val_ds, initial_epoch=done, epochs=epochs,
+                      shuffle=False, verbose=progress_verbosity(),  # the data set orders itself (StartEpoch)
+                      callbacks=phase_callbacks(cfg, phase, train_data, first, files, history))
+        first += epochs
 
     history["completed"] = True
     write_json(files.history, history)
     shutil.rmtree(files.backup, ignore_errors=True)
     return history
+
+
+def start_phase(model, cfg, phase: str, epochs: int, steps_per_epoch: int, lr_scale: float) -> CyclicalLR:
+    """Freeze or unfreeze the base for `phase`, compile with its cyclical LR, say so; the schedule.
+
+    Each phase gets its own triangle: the head's spans its few epochs (so it reaches clr_max, as it says), the
+    fine-tuning's has the half cycle clr_step_epochs.
+    """
+    steps = epochs * steps_per_epoch
+    if phase == "frozen":
+        freeze_base(model)
+        step_size = steps // 2
+    else:
+        unfreeze_base(model, cfg.finetune_layers, is_transfer_learning(cfg))
+        lr_scale *= cfg.finetune_lr_scale
+        step_size = round(cfg.clr_step_epochs * steps_per_epoch)
+    clr = CyclicalLR(cfg.clr_min * lr_scale, cfg.clr_max * lr_scale, max(1, step_size), cfg.clr_policy,
+                     cfg.clr_gamma, total_steps=steps)
+    compile_for_training(model, cfg, clr)
+    print(f"\nphase '{phase}': {epochs} epochs, LR {clr.lr_at(0):.2g}..{clr.schedule['max_lr']:.2g} "
+          f"({cfg.clr_policy}), {len(model.trainable_weights)} trainable tensors", flush=True)
+    return clr
+
+
+def phase_callbacks(cfg, phase: str, train_data: ShuffledBatches, first: int, files: RunFiles, history: dict) -> list:
+    """In order: the epoch's data and draws, the divergence guard, the LR into the logs, then what is written
+    after each epoch: the resume state and the best weights before the epoch is recorded, so that a recorded
+    epoch always has them."""
+    return [
+        StartEpoch(train_data, first),
+        StopOnDivergence(phase, f"lower --clr_max (now {cfg.clr_max:g}) or find the bounds with "
+                                "`python lr_range_test.py`"),
+        LogLearningRate(),
+        SaveResumeState(files, phase),
+        SaveBestWeights(files.best_weights, best_val_accuracy(history)),
+        RecordEpoch(history, phase, files.history),
+        keras.callbacks.CSVLogger(str(files.csv_log), append=True),
+        *tensorboard_logger(files.tensorboard / phase),
+    ]

@@ -61,6 +61,25 @@ def atomic_path(path):
         tmp.unlink(missing_ok=True)
 
 
+def remove_orphans(folder) -> None:
+    """Delete the temporary files that writers killed mid-write left in `folder` (theirs is a process no longer
+    running); a live writer's are kept."""
+    for tmp in Path(folder).rglob(".tmp-*"):
+        pid = tmp.name.split("-")[1]
+        if not (pid.isdigit() and process_running(int(pid))):
+            tmp.unlink(missing_ok=True)
+
+
+def process_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def sync(path) -> None:
     """Flush a file's or a folder's content to the disk."""
     fd = os.open(path, os.O_RDONLY)

@@ -2,6 +2,7 @@
 with the shared trained run also shows that the same seed and config give the same run."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 
 import train
 from models.training import RecordEpoch, start_or_resume
+from runkit.errors import UserError
 from runkit.files import RunFiles, write_json
 from tests.helpers import ROOT, as_argv, run_script
 
@@ -20,23 +22,70 @@ def history_of(overrides):
     return json.loads((ROOT / overrides["artifacts_dir"] / "history.json").read_text())
 
 
-@pytest.mark.parametrize("fresh", [False, True])
-def test_an_unfinished_run_resumes_unless_fresh_or_its_config_changed(tmp_path, fresh):
-    files = RunFiles(tmp_path)
-    config = {"seed": 42, "finetune_epochs": 2}
+def unfinished_run(folder, completed=False) -> tuple[RunFiles, dict, dict]:
+    """A run folder as train.py leaves it: config, history (one epoch, or finished), weights, a student's targets."""
+    files = RunFiles(folder)
+    config = {"seed": 42, "finetune_epochs": 2, "data_dir": "data", "tta_flip": True, "results_file": "r.csv"}
     write_json(files.config, config)
-    unfinished = {"steps_per_epoch": 5, "epochs": [{"phase": "frozen", "epoch": 0}], "lr_per_step": {},
-                  "completed": False}
-    write_json(files.history, unfinished)
+    history = {"steps_per_epoch": 5, "epochs": [{"phase": "frozen", "epoch": 0, "val_accuracy": 0.9385}],
+               "lr_per_step": {}, "completed": completed}
+    write_json(files.history, history)
     files.best_weights.write_bytes(b"weights")
     files.teacher_probabilities.write_bytes(b"a distilled student's targets")
+    return files, config, history
 
-    history = start_or_resume(files, config, 5, fresh=fresh)
-    assert history == ({**unfinished, "epochs": []} if fresh else unfinished)
+
+def test_an_unfinished_run_resumes_whatever_its_paths_and_evaluation_settings(tmp_path):
+    files, config, history = unfinished_run(tmp_path)
+    elsewhere = {**config, "data_dir": str(tmp_path / "data"), "tta_flip": False, "results_file": "other.csv"}
+    assert start_or_resume(files, elsewhere, 5, fresh=False) == history
+    assert files.best_weights.exists() and files.teacher_probabilities.exists()
+    assert json.loads(files.config.read_text()) == elsewhere  # the later scripts take this command's paths
+
+
+def test_fresh_replaces_a_run(tmp_path):
+    files, config, history = unfinished_run(tmp_path, completed=True)
+    assert start_or_resume(files, {**config, "seed": 1}, 5, fresh=True) == {**history, "epochs": [],
+                                                                             "completed": False}
     for path in (files.best_weights, files.teacher_probabilities):  # starting over removes the earlier run's files
-        assert path.exists() is not fresh
-    assert start_or_resume(files, {**config, "seed": 1}, 5, fresh=False)["epochs"] == []
+        assert not path.exists()
     assert json.loads(files.config.read_text())["seed"] == 1
+
+
+def test_an_unfinished_run_of_another_training_config_is_kept_and_named(tmp_path):
+    files, config, history = unfinished_run(tmp_path)
+    with pytest.raises(UserError, match=r"unfinished run of another training config: seed \(42 there, 1 here\), "
+                                        r"finetune_epochs \(2 there, 3 here\); run it with its own values"):
+        start_or_resume(files, {**config, "seed": 1, "finetune_epochs": 3}, 5, fresh=False)
+    assert json.loads(files.history.read_text()) == history and files.best_weights.exists()
+    assert json.loads(files.config.read_text()) == config
+
+
+@pytest.mark.parametrize("evaluated", [False, True])
+def test_a_finished_run_is_never_replaced_without_fresh(tmp_path, evaluated):
+    files, config, history = unfinished_run(tmp_path, completed=True)
+    if evaluated:
+        write_json(files.metrics, {"test_accuracy": 0.9357})
+    said = "evaluated: test accuracy 0.9357" if evaluated else "not evaluated yet"
+    with pytest.raises(UserError, match=rf"holds a finished run \(best validation accuracy 0.9385, {said}\): "
+                                        rf"evaluate it with `python evaluate.py --artifacts_dir {tmp_path}`, "
+                                        "or give --fresh"):
+        start_or_resume(files, config, 5, fresh=False)
+    assert json.loads(files.history.read_text()) == history and files.best_weights.exists()
+    assert files.metrics.exists() is evaluated
+
+
+def test_temporary_files_of_killed_writers_are_removed_and_a_live_writers_kept(tmp_path):
+    files, config, _ = unfinished_run(tmp_path)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    orphans = [files.root / f".tmp-{dead.stdout.strip()}-history.json",
+               files.backup / f".tmp-{dead.stdout.strip()}-finetune-2.weights.h5"]
+    live = files.root / f".tmp-{os.getpid()}-metrics.json"
+    for path in (*orphans, live):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("half a file")
+    start_or_resume(files, config, 5, fresh=False)
+    assert not any(path.exists() for path in orphans) and live.exists()
 
 
 class Crash(BaseException):
