@@ -80,6 +80,23 @@ def test_augmentation_fills_with_black_background(model):
     assert shifted.min() == pytest.approx(0, abs=1)  # new border pixels are background, not reflected
 
 
+def test_each_random_layer_draws_its_own_stream():
+    """Layers given one seed draw one stream: a flip would happen exactly when a rotation is negative."""
+    augmentation = build_augmentation(make_config({"rotation": 0.1, "zoom": 0.1, "translation": 0.1, "erasing": 0.5}))
+    layer = {type(layer).__name__: layer for layer in augmentation.layers}
+    x = np.zeros((256, 28, 28, 1), "float32")
+    flips, negative_angles = [], []
+    for _ in range(5):
+        flips.append(np.ravel(layer["RandomFlip"].get_random_transformation(x, training=True)["flips"]))
+        angles = layer["RandomRotation"].get_random_transformation(x, training=True)["angle"]
+        negative_angles.append(np.ravel(keras.ops.convert_to_numpy(angles)) < 0)
+    flips, negative_angles = np.concatenate(flips), np.concatenate(negative_angles)
+    assert 0.4 < flips.mean() < 0.6 and 0.4 < negative_angles.mean() < 0.6
+    assert abs(np.corrcoef(flips, negative_angles)[0, 1]) < 0.15  # 1280 draws: 0.03 is one standard deviation
+    seeds = [layer.seed for layer in augmentation.layers]
+    assert len(set(seeds)) == len(seeds) == 5
+
+
 def test_random_erasing_blanks_one_rectangle_per_image_in_training_only():
     no_geometry = {"rotation": 0.0, "zoom": 0.0, "shear": 0.0, "translation": 0.0, "horizontal_flip": False}
     augmentation = build_augmentation(make_config({"erasing": 1.0, **no_geometry}))
