@@ -12,9 +12,9 @@ from config import Config
 from data import CLASS_NAMES, load_fashion_mnist, make_dataset, split_of_run
 from models.classifier import load_trained_classifier, with_flip_averaging
 from models.evaluation import calibration_report, evaluate_classifier
-from models.training import best_val_accuracy, training_minutes
 from runkit import cli
 from runkit.files import RunFiles, append_result, atomic_path, read_json, write_json
+from runkit.history import best_val_accuracy, training_minutes
 from runkit.machine import describe_machines, machine_info
 
 

@@ -9,14 +9,13 @@ Each combination of the --grid values is one run; the overrides after `--` go to
 OUT/<its overrides>/log.txt; `evaluate.py` appends its row to the results table (`results_file`, default
 runs/results.csv). Up to --parallel runs go at once (on a GPU each JAX process is given its share of the
 memory). When the budget ends, runs still going are stopped and reported as cut short: they are never
-evaluated, so no row of theirs reaches the results table. The same command again skips finished runs and
-resumes the cut-short ones from their last finished epoch. Prints one table at the end and writes it to
-OUT/sweep.json.
+evaluated, so no row of theirs reaches the results table. The same command again skips finished runs,
+evaluates those cut short after training, and resumes the others from their last finished epoch. Prints one
+table at the end and writes it to OUT/sweep.json.
 """
 
 import argparse
 import itertools
-import json
 import os
 import signal
 import subprocess
@@ -26,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from config import make_config, parse_overrides
-from models.training import best_val_accuracy, training_minutes
 from runkit import cli
 from runkit.errors import UserError
-from runkit.files import RunFiles, make_folder, write_json
+from runkit.files import RunFiles, make_folder, read_json, write_json
+from runkit.history import best_val_accuracy, training_minutes
 
 ROOT = Path(__file__).resolve().parents[1]
 STOP_GRACE_S = 30  # a stopped run's time to exit before it is killed
@@ -128,14 +127,21 @@ def run_all(runs: list[Run], shared: list[str], parallel: int, deadline: float |
             elif run.status == "failed":
                 print(f"{run.name}: failed; its output is in {run.folder / 'log.txt'}", flush=True)
         for run in [r for r in runs if r.status == "waiting"][:parallel - len(going())]:
-            start(run, "train.py", shared, parallel)
-            print(f"{run.name}: started", flush=True)
+            script = "evaluate.py" if trained(run) else "train.py"  # cut short while it was being evaluated
+            start(run, script, shared, parallel)
+            print(f"{run.name}: {'started' if script == 'train.py' else 'trained before; evaluating'}", flush=True)
         time.sleep(0.5)
 
 
 def finished(run: Run) -> bool:
     """Evaluated by an earlier sweep with the same command."""
-    return (run.folder / "artifacts" / "metrics.json").is_file()
+    return RunFiles(run.folder / "artifacts").metrics.is_file()
+
+
+def trained(run: Run) -> bool:
+    """Its training finished (an earlier sweep stopped it while it was being evaluated)."""
+    files = RunFiles(run.folder / "artifacts")
+    return files.history.is_file() and read_json(files.history, "train.py", keys=("completed",))["completed"]
 
 
 def summary_row(run: Run) -> dict:
@@ -145,11 +151,11 @@ def summary_row(run: Run) -> dict:
     row = {"run": run.name, "overrides": run.overrides, "status": run.status, "val_accuracy": None,
            "test_accuracy": None, "train_minutes": None}
     if files.history.is_file():
-        history = json.loads(files.history.read_text())
+        history = read_json(files.history, "train.py", keys=("epochs",))
         row["train_minutes"] = round(training_minutes(history), 2)
         row["val_accuracy"] = best_val_accuracy(history) if history["epochs"] else None
     if run.status == "done":
-        row["test_accuracy"] = json.loads(files.metrics.read_text())["test_accuracy"]
+        row["test_accuracy"] = read_json(files.metrics, "evaluate.py", keys=("test_accuracy",))["test_accuracy"]
     return row
 
 

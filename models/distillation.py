@@ -21,10 +21,10 @@ import numpy as np
 
 from data.pipeline import split_seed
 from models.classifier import NUM_CLASSES, load_trained_classifier
-from models.training import training_minutes
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import RunFiles, atomic_path, read_json, require
+from runkit.history import training_minutes
 
 
 def teacher_folders(cfg) -> list[str]:

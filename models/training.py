@@ -16,6 +16,7 @@ from models.classifier import NUM_CLASSES, freeze_base, is_transfer_learning, un
 from models.clr import CyclicalLR, LogLearningRate
 from runkit.errors import UserError
 from runkit.files import RunFiles, atomic_path, make_folder, read_json, remove_orphans, write_json
+from runkit.history import best_val_accuracy
 from runkit.machine import optional_tensorflow
 
 PHASES = ("frozen", "finetune")
@@ -115,15 +116,6 @@ def describe_finished(files: RunFiles, history: dict) -> str:
         return f"{described}, not evaluated yet"
     metrics = read_json(files.metrics, "evaluate.py")
     return f"{described}, evaluated: test accuracy {metrics.get('test_accuracy', float('nan')):.4f}"
-
-
-def best_val_accuracy(history: dict) -> float:
-    return max((e["val_accuracy"] for e in history["epochs"]), default=float("-inf"))
-
-
-def training_minutes(history: dict) -> float:
-    """The minutes its recorded epochs took (a resumed run's, summed over its processes)."""
-    return sum(e["seconds"] for e in history["epochs"]) / 60
 
 
 class RecordEpoch(keras.callbacks.Callback):

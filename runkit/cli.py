@@ -2,7 +2,7 @@
 
 import sys
 
-from config import ARCHITECTURE_FIELDS, Config, make_config, parse_overrides
+from config import ARCHITECTURE_FIELDS, SPLIT_FIELDS, Config, make_config, parse_overrides
 from runkit.errors import UserError
 from runkit.files import RunFiles, read_json
 from runkit.machine import describe_machine, machine_info
@@ -16,16 +16,23 @@ def new_run_config(argv: list[str]) -> Config:
 def trained_run_config(argv: list[str]) -> Config:
     """The config a run was trained with, plus command-line overrides (for the later scripts).
 
-    Overrides that would change the network's shape are refused: the weights would not fit.
+    Overrides that would change the network's shape (the weights would not fit) or the images it trained on
+    and held out (validation would overlap training) are refused, unless they repeat the run's own values.
     """
     overrides = parse_overrides(argv)
     files = RunFiles(overrides.get("artifacts_dir", Config.artifacts_dir))
     saved = read_json(files.config, "train.py")
-    changed = [f"{f} (trained {saved.get(f)}, asked {overrides[f]})"
-               for f in ARCHITECTURE_FIELDS if f in overrides and overrides[f] != saved.get(f)]
-    if changed:
-        raise UserError(f"the trained weights in {files.root} do not fit: {', '.join(changed)}; "
+
+    def changed(fields):
+        return [f"{f} (trained {saved.get(f)}, asked {overrides[f]})"
+                for f in fields if f in overrides and overrides[f] != saved.get(f)]
+
+    if changed(ARCHITECTURE_FIELDS):
+        raise UserError(f"the trained weights in {files.root} do not fit: {', '.join(changed(ARCHITECTURE_FIELDS))}; "
                         "retrain with `python train.py` and these values, or drop the overrides")
+    if changed(SPLIT_FIELDS):
+        raise UserError(f"{files.root} was trained on other images: {', '.join(changed(SPLIT_FIELDS))} would hold "
+                        "out images it trained on; drop the overrides, or train a run with them")
     return make_config(overrides, base=saved)
 
 

@@ -1,6 +1,7 @@
 """The scripts, run as a user runs them, on a tiny synthetic data set."""
 
 import csv
+import dataclasses
 import json
 import subprocess
 from pathlib import Path
@@ -20,7 +21,9 @@ from data import CLASS_NAMES
 from data.images import load_image
 from models.classifier import load_trained_classifier
 from models.portable import onnx_runner
+from runkit import cli
 from runkit.errors import UserError
+from runkit.files import RunFiles, write_json
 from tests.helpers import ROOT, assert_one_line_error, run_script
 
 PNGS = ("accuracy_plot.png", "loss_plot.png", "learning_rate.png", "confusion_matrix.png",
@@ -116,10 +119,20 @@ def test_evaluate_visualize_export_round_trip(trained_run):
     assert sorted(ignored) == written
 
 
-@pytest.mark.slow
-def test_changing_the_architecture_after_training_is_refused(trained_run):
-    with pytest.raises(UserError, match=r"image_size \(trained 32, asked 64\)"):
-        evaluate.main(["--artifacts_dir", trained_run["artifacts_dir"], "--image_size", "64"])
+@pytest.mark.parametrize("override, message", [
+    (["--image_size", "64"], r"do not fit: image_size \(trained 32, asked 64\)"),
+    (["--seed", "1"], r"trained on other images: seed \(trained 42, asked 1\) would hold out images it trained on"),
+    (["--split_seed", "7"], r"split_seed \(trained None, asked 7\)"),
+    (["--val_fraction", "0.5"], r"val_fraction \(trained 0.25, asked 0.5\)"),
+])
+def test_the_later_scripts_refuse_another_network_or_split(tmp_path, override, message):
+    """The config as train.py saves it; overrides repeating its values (as run.sh passes them) are fine."""
+    write_json(RunFiles(tmp_path).config, dataclasses.asdict(make_config({"image_size": 32, "val_fraction": 0.25})))
+    for script in (evaluate, visualize_results, export_model):
+        with pytest.raises(UserError, match=message):
+            script.main(["--artifacts_dir", str(tmp_path), *override])
+    same = cli.trained_run_config(["--artifacts_dir", str(tmp_path), "--seed", "42", "--image_size", "32"])
+    assert (same.seed, same.image_size, same.val_fraction) == (42, 32, 0.25)
 
 
 @pytest.mark.parametrize("script", [evaluate, visualize_results, export_model])

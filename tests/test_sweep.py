@@ -41,6 +41,14 @@ def test_a_grid_is_trained_evaluated_and_tabled_and_a_second_call_skips_what_is_
     again = run_script("bench.sweep", argv)
     assert "2 runs (2 already done)" in again.stdout and "started" not in again.stdout
 
+    # Cut short while it was being evaluated: evaluated now, its training kept.
+    trained = out / "finetune_epochs-2" / "artifacts"
+    history = (trained / "history.json").read_text()
+    (trained / "metrics.json").unlink()
+    again = run_script("bench.sweep", argv)
+    assert "2 runs (1 already done)" in again.stdout and "finetune_epochs-2: trained before; evaluating" in again.stdout
+    assert (trained / "metrics.json").exists() and (trained / "history.json").read_text() == history
+
 
 @pytest.mark.slow
 def test_runs_past_the_budget_are_cut_short_never_reported_as_finished(tmp_path):
