@@ -80,6 +80,12 @@ def run_script(script: str, argv, check=True, env=None, cwd=ROOT):
     return result
 
 
+def accuracy_of_saved_predictions(artifacts_dir) -> float:
+    """The test accuracy that evaluate.py's test_predictions.npz shows, counted again here."""
+    with np.load(Path(artifacts_dir) / "test_predictions.npz") as saved:
+        return float(np.mean(saved["probs"].argmax(axis=1) == saved["labels"]))
+
+
 def assert_one_line_error(result, message):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr

@@ -135,7 +135,9 @@ def test_comparison_runs_a_preset_end_to_end_and_tabulates(tmp_path):
     assert "| cnn | cnn 28 px | no |" in result.stdout
     [row] = json.loads(out.read_text())["rows"]
     assert row["architecture"] == "cnn" and row["epochs"] == 1  # the tiny run's finetune_epochs, no frozen phase
-    assert 0 <= row["test_accuracy"] <= 1 and row["parameters"] > 0 and row["train_images_per_s"] > 0
+    metrics = json.loads((tmp_path / "compare" / "cnn" / "artifacts" / "metrics.json").read_text())
+    assert row["test_accuracy"] == metrics["test_accuracy"]
+    assert row["parameters"] > 0 and row["train_images_per_s"] > 0
     assert row["h5_mb"] > 0 and row["latency_ms_one_image_keras"] > 0
     folder = tmp_path / "compare" / "cnn"
     assert (folder / "visualizations" / "activation_maps.png").is_file()

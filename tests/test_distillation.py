@@ -18,7 +18,7 @@ from models.distillation import cached_teacher_probabilities, soft_targets, teac
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import RunFiles, write_json
-from tests.helpers import as_argv
+from tests.helpers import accuracy_of_saved_predictions, as_argv
 from visualizations import model_card
 
 train_make_dataset, train_batches = train.make_dataset, train.ShuffledBatches  # the real ones, which the test wraps
@@ -94,7 +94,7 @@ def test_the_student_learns_from_its_teachers_and_records_their_cost(trained_run
     metrics = json.loads(RunFiles(student["artifacts_dir"]).metrics.read_text())
     assert [t["run"] for t in metrics["teachers"]] == [teacher, teacher]
     assert all(t["train_minutes"] > 0 for t in metrics["teachers"])
-    assert 0 <= metrics["test_accuracy"] <= 1
+    assert metrics["test_accuracy"] == accuracy_of_saved_predictions(student["artifacts_dir"])
 
     student_cfg = cli.trained_run_config(["--artifacts_dir", student["artifacts_dir"]])
     history = json.loads(RunFiles(student["artifacts_dir"]).history.read_text())
