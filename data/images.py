@@ -10,6 +10,7 @@ from runkit.errors import UserError
 SIDE = 28
 FAINT = 0.03  # share of the garment's contrast below which its box is trimmed (JPEG, glare, clipped light)
 MAX_PIXELS = 50_000_000  # a larger picture is refused before it is decoded (a decompression bomb, or a mistake)
+WORK_SIDE = 1024  # a picture over twice this on its long side is shrunk to 1-2x it before the floating-point work
 
 
 def to_fashion_mnist(image: Image.Image) -> np.ndarray:
@@ -20,7 +21,7 @@ def to_fashion_mnist(image: Image.Image) -> np.ndarray:
     box is trimmed out, its longest edge resized to 28 pixels, centred on black, and its contrast stretched
     to 0-255. (The paper also sharpens; on bench.photos' renderings that cost accuracy: docs/photos.md.)
     """
-    gray = grayscale(image).astype(np.float32)
+    gray = grayscale(shrunk(image)).astype(np.float32)
     backdrop = border_plane(gray)
     contrast = np.clip(backdrop - gray if backdrop.mean() > 127 else gray - backdrop, 0, 255)
     top, bottom, left, right = garment_box(contrast)
@@ -70,6 +71,26 @@ def garment_box(contrast: np.ndarray) -> tuple[int, int, int, int]:
     return rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
 
 
+def shrunk(image: Image.Image) -> Image.Image:
+    """A large picture box-reduced by a whole factor to 1-2x WORK_SIDE on its long side, before any conversion (a
+    phone photo's 12-48 megapixels would cost gigabytes as floating-point planes); a smaller one as it is. The
+    garment still spans hundreds of pixels."""
+    factor = max(image.size) // WORK_SIDE
+    if factor < 2:
+        return image
+    if image.mode not in ("L", "LA", "RGB", "RGBA", "I", "F"):  # what Pillow can average: palettes, CMYK, 16 bit
+        transparent = image.mode in ("PA", "La") or "transparency" in image.info
+        image = image.convert("RGBA" if transparent else "I" if image.mode.startswith("I;16") else "RGB")
+    return image.reduce(factor)
+
+
+def decode_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The smallest size worth decoding a picture at: WORK_SIDE on its long side (what a JPEG's draft mode
+    decodes at 1/2, 1/4 or 1/8 of its size, at a fraction of the time and memory)."""
+    scale = min(1.0, WORK_SIDE / max(size))
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
 def grayscale(image: Image.Image) -> np.ndarray:
     """8-bit grey of any picture: upright as its EXIF says, transparency over white, 16-bit and float scaled
     (not clipped), CMYK and palettes converted; an animation's first frame."""
@@ -95,6 +116,7 @@ def load_image(source, name=None) -> np.ndarray:
                 if image.width * image.height > MAX_PIXELS:
                     raise UserError(f"{name}: {image.width}x{image.height} pixels is over the {MAX_PIXELS:,} this "
                                     "accepts; shrink the picture first")
+                image.draft(image.mode, decode_size(image.size))  # JPEG only; others decode whole
                 return to_fashion_mnist(image)
     except FileNotFoundError:
         raise UserError(f"{name}: no such file") from None

@@ -41,42 +41,53 @@ def map_side(classifier: keras.Model, method: str, max_stride: int | None) -> in
 
 def activation_maps(classifier: keras.Model, images, class_index=None, method: str | None = None,
                     max_stride: int | None = None) -> np.ndarray:
-    """Heatmaps (n, image_size, image_size) in [0, 1] over the upsampled input.
+    """Heatmaps (n, image_size, image_size) in [0, 1] over the upsampled input (see `ActivationMaps`)."""
+    return ActivationMaps(classifier, method, max_stride)(images, class_index)
 
-    `class_index`: one class for all images, one per image, or None for each image's predicted class.
+
+class ActivationMaps:
+    """The classifier cut into its parts once, for the maps of many calls (a server's requests).
+
     `method`: None for the backbone's own (`map_method`), else "layercam" or "gradcam", with `max_stride`
     picking the feature map (None: the backbone's last map), or "occlusion".
     """
-    if method is None:
-        method, max_stride = map_method(classifier)
-    if method not in METHOD_NAMES:
-        raise ValueError(f"method={method!r}: choose one of {', '.join(METHOD_NAMES)}")
-    preprocess, backbone, head = classifier_parts(classifier)
-    images = np.asarray(images, "float32")
-    if method == "occlusion":
-        maps = occlusion_map(classifier, images, class_index)
-    else:
-        inputs = preprocess(images, training=False)
-        maps = gradient_weighted_map(backbone, head, inputs, class_index, method, max_stride)
-    size = preprocess.output.shape[1:3]  # the upsampled input's
-    maps = keras.ops.convert_to_numpy(keras.ops.image.resize(maps[..., None], size))[..., 0]
-    peak = maps.max(axis=(1, 2), keepdims=True)
-    return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)
+
+    def __init__(self, classifier: keras.Model, method: str | None = None, max_stride: int | None = None):
+        if method is None:
+            method, max_stride = map_method(classifier)
+        if method not in METHOD_NAMES:
+            raise ValueError(f"method={method!r}: choose one of {', '.join(METHOD_NAMES)}")
+        self.classifier, self.method = classifier, method
+        self.preprocess, backbone, self.head = classifier_parts(classifier)
+        self.early, self.rest = split_at_map(backbone, max_stride) if method != "occlusion" else (None, [])
+
+    def __call__(self, images, class_index=None) -> np.ndarray:
+        """`class_index`: one class for all images, one per image, or None for each image's predicted class."""
+        images = np.asarray(images, "float32")
+        if self.method == "occlusion":
+            maps = occlusion_map(self.classifier, images, class_index)
+        else:
+            inputs = self.preprocess(images, training=False)
+            maps = gradient_weighted_map(self.early, [*self.rest, *self.head], inputs, class_index, self.method)
+        size = self.preprocess.output.shape[1:3]  # the upsampled input's
+        maps = keras.ops.convert_to_numpy(keras.ops.image.resize(maps[..., None], size))[..., 0]
+        peak = maps.max(axis=(1, 2), keepdims=True)
+        return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)
 
 
-def gradient_weighted_map(backbone, head, inputs, class_index, method: str, max_stride: int | None) -> np.ndarray:
-    """LayerCAM or Grad-CAM (n, side, side) on the map `split_at_map` picks."""
-    early, rest = split_at_map(backbone, max_stride)
+def gradient_weighted_map(early: keras.Model, later: list, inputs, class_index, method: str) -> np.ndarray:
+    """LayerCAM or Grad-CAM (n, side, side) on the map `early` ends at, through the `later` layers to the
+    probabilities."""
     features = keras.ops.convert_to_numpy(early(inputs, training=False))
 
     def probabilities(x):
-        for layer in [*rest, *head]:
+        for layer in later:
             x = layer(x, training=False)
         return x
 
     predicted = keras.ops.convert_to_numpy(probabilities(features)).argmax(axis=1)
     wanted = predicted if class_index is None else np.broadcast_to(class_index, len(features))
-    chosen = np.eye(head[-1].units, dtype="float32")[wanted]  # one-hot of each image's class
+    chosen = np.eye(later[-1].units, dtype="float32")[wanted]  # one-hot of each image's class
 
     def total_score(x):  # each image's score depends on its own features only: one gradient serves all
         return keras.ops.sum(probabilities(x) * chosen)

@@ -114,6 +114,17 @@ def garment(name: str) -> np.ndarray:
     return np.roll(drawn, shift, axis=(0, 1))
 
 
+def large_photo(path, side: int) -> Path:
+    """A flat grey backdrop of side x side pixels with a dark t-shirt over half of it (a phone photo's size, a
+    PNG of a few hundred KB), written as PNG or JPEG by its suffix."""
+    canvas = Image.new("RGB", (side, side), (200, 200, 200))
+    scale = side / 2 / 28
+    outline = [(side / 4 + x * scale, side / 4 + y * scale) for x, y in SILHOUETTES["t-shirt"]]
+    ImageDraw.Draw(canvas).polygon(outline, fill=(40, 40, 40))
+    canvas.save(path)
+    return Path(path)
+
+
 def png_header_only(path, width, height):
     """A PNG that declares its size and holds no pixels: what a decompression bomb shows before it is decoded."""
     def chunk(kind, data):

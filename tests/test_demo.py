@@ -2,13 +2,17 @@
 
 import base64
 import io
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +23,7 @@ from config import make_config
 from data.images import load_image
 from models.classifier import build_model, classifier_of, with_flip_averaging
 from models.inference import load_keras_export, top_classes
-from tests.helpers import ROOT, as_photo, assert_one_line_error, garment, png_header_only, run_script
+from tests.helpers import ROOT, as_photo, assert_one_line_error, garment, large_photo, png_header_only, run_script
 from webapp.server import MAX_UPLOAD_MB, create_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -90,7 +94,7 @@ def decode(data_url: str) -> bytes:
 
 @pytest.fixture
 def served(exported):
-    """demo.py started as a user starts it, on a free port; its address once it answers."""
+    """demo.py started as a user starts it, on a free port; its address and process once it answers."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -108,10 +112,45 @@ def served(exported):
                 time.sleep(0.5)
         else:
             pytest.fail("demo.py did not answer within 120 s")
-        yield url
+        yield url, server
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def post_picture(url: str, path, timeout: float = 120) -> tuple[int, dict]:
+    """POST a file to the demo's endpoint as a browser form does; (status, JSON answer)."""
+    boundary = "----demo-test"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"{Path(path).name}\"\r\n"
+            f"Content-Type: application/octet-stream\r\n\r\n").encode() + Path(path).read_bytes() + \
+        f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(url + "api/predict", data=body, method="POST",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def peak_memory_mb(pid: int) -> float:
+    """The process's peak resident memory so far (Linux)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1]) / 1024
+
+
+@pytest.mark.slow
+def test_eight_large_uploads_at_once_keep_the_server_small_and_then_a_photo_is_answered(served, photo, tmp_path):
+    url, server = served
+    large = large_photo(tmp_path / "large.png", 7000)  # 49 megapixels, 200 KB on disk
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: post_picture(url, large), range(8)))
+    assert [status for status, _ in answers] == [200] * 8
+    assert {body["top"][0]["class"] for _, body in answers} == {answers[0][1]["top"][0]["class"]}
+    print(f"demo server's peak memory after 8 large uploads at once: {peak_memory_mb(server.pid):.0f} MB")
+    assert peak_memory_mb(server.pid) < 1500
+    started = time.monotonic()
+    assert post_picture(url, photo)[0] == 200 and time.monotonic() - started < 10
 
 
 @pytest.mark.slow
@@ -120,6 +159,7 @@ def served(exported):
 def test_the_page_in_a_real_browser_shows_the_class_and_a_bad_upload_s_reason(served, exported, photo, tmp_path):
     from playwright.sync_api import sync_playwright
 
+    served, _ = served
     notes = tmp_path / "notes.txt"
     notes.write_text("not an image")
     expected = expected_top(exported, photo)

@@ -8,10 +8,10 @@ from PIL import Image
 
 import predict
 from config import make_config
-from data.images import to_fashion_mnist
+from data.images import load_image, to_fashion_mnist
 from models.classifier import build_model, classifier_of
 from runkit.errors import UserError
-from tests.helpers import png_header_only, run_script, synthetic_split
+from tests.helpers import large_photo, png_header_only, run_script, synthetic_split
 
 
 def garment_on(background: int, foreground: int, size=(112, 56), colour=False) -> Image.Image:
@@ -111,3 +111,22 @@ def test_sixteen_bit_transparent_and_exif_rotated_pictures_are_seen_as_their_8_b
     buffer = io.BytesIO()
     lying.save(buffer, "PNG", exif=exif)
     np.testing.assert_allclose(to_fashion_mnist(Image.open(buffer)), expected, atol=2)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_a_large_picture_is_shrunk_before_it_costs_memory_and_time(tmp_path, suffix):
+    """A 7000x7000 picture (49 megapixels): at most 300 MB more memory than the process had, in a few
+    seconds (under one alone; CI shares its cores), and the image of the same scene drawn at 700x700 px."""
+    large = large_photo(tmp_path / f"large{suffix}", 7000)
+    code = f"""
+import resource, time
+from data.images import load_image
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+started = time.perf_counter()
+load_image({str(large)!r})
+print(time.perf_counter() - started, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+"""
+    seconds, extra_mb = map(float, run_script("-c", [code]).stdout.split())
+    assert extra_mb < 300 and seconds < 4
+    same_scene = load_image(large_photo(tmp_path / f"small{suffix}", 700)).astype(int)
+    assert np.abs(load_image(large).astype(int) - same_scene).mean() < 4

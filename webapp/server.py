@@ -7,6 +7,7 @@ Flask, because the page needs only one route and one endpoint: the JSON endpoint
 import base64
 import io
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import keras
@@ -16,18 +17,23 @@ from matplotlib import colormaps
 from PIL import Image
 
 from data.images import load_image
-from models.cam import METHOD_NAMES, activation_maps, map_method, upsampled
+from models.cam import METHOD_NAMES, ActivationMaps, upsampled
 from models.inference import single_view, top_classes
 from runkit.errors import UserError
 
 PAGE = Path(__file__).with_name("index.html")
 MAX_UPLOAD_MB = 20  # a larger request is refused before it is read
+CONVERSIONS_AT_ONCE = 2  # each converts a picture of up to 50 megapixels in about 250 MB; more wait their turn
 TOP_K = 3
 
 
 def create_app(model: keras.Model) -> Flask:
     """The demo's Flask app for an exported model (raw 28x28x1 pixels in, probabilities out)."""
     classifier = single_view(model)
+    maps = ActivationMaps(classifier)  # the model cut for its maps once, not per request
+    # Pictures are converted in threads of their own, so that the server's memory stays bounded under load: the
+    # memory the allocator keeps after a conversion stays with these threads, not with each request's.
+    converter = ThreadPoolExecutor(CONVERSIONS_AT_ONCE, thread_name_prefix="convert")
     one_at_a_time = threading.Lock()  # the server's threads share one model
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_MB * 2**20
@@ -42,15 +48,14 @@ def create_app(model: keras.Model) -> Flask:
         if upload is None or not upload.filename:
             return error("no picture: send one file as the form field 'image'", 400)
         try:
-            image = load_image(upload.stream, name=upload.filename)
+            image = converter.submit(load_image, upload.stream, upload.filename).result()
         except UserError as e:
             return error(str(e), 400)
         with one_at_a_time:
             probs = model.predict(image[None, ..., None], verbose=0)[0]
-            heatmap = activation_maps(classifier, image[None, ..., None], class_index=int(probs.argmax()))[0]
+            heatmap = maps(image[None, ..., None], class_index=int(probs.argmax()))[0]
         return jsonify(file=upload.filename, top=top_classes(probs, TOP_K), seen=png_data_url(image),
-                       activation_map=png_data_url(overlay(image, heatmap)),
-                       map_method=METHOD_NAMES[map_method(classifier)[0]])
+                       activation_map=png_data_url(overlay(image, heatmap)), map_method=METHOD_NAMES[maps.method])
 
     @app.errorhandler(413)
     def too_large(_):
