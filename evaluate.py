@@ -9,7 +9,8 @@ import datetime
 import numpy as np
 
 from config import Config
-from data import CLASS_NAMES, load_fashion_mnist, make_dataset, split_of_run
+from data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
+from data.pipeline import make_dataset, split_of_run
 from models.classifier import load_trained_classifier, with_flip_averaging
 from models.evaluation import calibration_report, evaluate_classifier
 from runkit import cli

@@ -11,7 +11,7 @@ exports.json, and MODEL_CARD.md, which says what the model is for and how well i
 import dataclasses
 from pathlib import Path
 
-from data import CLASS_NAMES, load_fashion_mnist
+from data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
 from models.classifier import architecture_module, load_trained_classifier
 from models.export import export_checked
 from models.portable import export_all

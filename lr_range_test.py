@@ -8,7 +8,8 @@ import dataclasses
 import math
 from pathlib import Path
 
-from data import ShuffledBatches, load_fashion_mnist, split_of_run
+from data.fashion_mnist import load_fashion_mnist
+from data.pipeline import ShuffledBatches, split_of_run
 from models.classifier import build_model, is_transfer_learning, unfreeze_base
 from models.lr_range_test import LRRangeTest, suggest_bounds
 from models.training import compile_for_training, progress_verbosity

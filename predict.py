@@ -11,14 +11,15 @@ one line on stderr and the others are still classified; the exit status is then 
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from data import CLASS_NAMES
+from data.fashion_mnist import CLASS_NAMES
 from data.images import load_image
-from models.inference import model_runner, top_classes
+from models.inference import model_runner, runtime_of, top_classes
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import require
@@ -34,6 +35,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--json", action="store_true", help="one JSON list on stdout")
     args = parser.parse_args(argv)
 
+    model = require(args.model, "export_model.py")
+    print(f"running on {os.cpu_count()} CPU cores, {runtime_of(model)}", file=sys.stderr, flush=True)
     loaded, results = {}, []
     for path in args.images:
         try:
@@ -42,7 +45,7 @@ def main(argv: list[str]) -> None:
             print(f"error: {e}", file=sys.stderr)
             results.append({"file": str(path), "error": str(e)})
     if loaded:
-        probs = model_runner(require(args.model, "export_model.py"))(np.stack(list(loaded.values()))[..., None])
+        probs = model_runner(model)(np.stack(list(loaded.values()))[..., None])
         results += [{"file": str(path), "top": top_classes(p, args.top_k)}
                     for path, p in zip(loaded, probs, strict=True)]
 
@@ -57,4 +60,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    cli.run(main)
+    cli.run(main, announce_machine=False)  # main says what it runs on: the ONNX path imports no Keras

@@ -19,11 +19,12 @@ import shutil
 import sys
 import time
 
-from data import ShuffledBatches, load_fashion_mnist, make_dataset, split_of_run
-from models import build_model, classifier_of, start_or_resume, train_two_phases
+from data.fashion_mnist import load_fashion_mnist
+from data.pipeline import ShuffledBatches, make_dataset, split_of_run
+from models.classifier import build_model, classifier_of
 from models.distillation import distillation_targets, teacher_configs, teachers_record
 from models.distribute import describe_worker_failure, make_distribution, run_files, worker_failures
-from models.training import training_precision, use_compilation_cache
+from models.training import start_or_resume, train_two_phases, training_precision, use_compilation_cache
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import exclusive_use

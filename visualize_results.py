@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data import CLASS_NAMES, load_fashion_mnist
+from data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
 from models.cam import METHOD_NAMES, activation_maps, map_method, upsampled
 from models.classifier import load_trained_classifier
 from runkit import cli

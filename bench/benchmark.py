@@ -25,16 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
-from data import ShuffledBatches, load_fashion_mnist, split_of_run  # first: it imports TensorFlow quietly
-import keras
-import tensorflow as tf
-
+from data.fashion_mnist import load_fashion_mnist
+from data.pipeline import ShuffledBatches, split_of_run
 from models.classifier import build_model, classifier_of, classifier_parts, is_transfer_learning, unfreeze_base
 from models.portable import latencies_ms
 from models.training import compile_for_training
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import write_json
+from runkit.frameworks import keras, tf
 from runkit.machine import describe_machine, machine_info
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from data import CLASS_NAMES
-from data.fashion_mnist import load_fashion_mnist
+from data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
 from data.images import load_image
 from models.inference import model_runner
 from runkit import cli

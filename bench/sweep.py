@@ -205,4 +205,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    cli.run(main)
+    cli.run(main, announce_machine=False)  # its runs say what they run on; the sweep itself imports no Keras

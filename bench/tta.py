@@ -13,7 +13,8 @@ import dataclasses
 
 import numpy as np
 
-from data import load_fashion_mnist, split_of_run
+from data.fashion_mnist import load_fashion_mnist
+from data.pipeline import split_of_run
 from models.classifier import load_trained_classifier
 from runkit import cli
 from runkit.files import RunFiles, write_json

@@ -1,11 +1,3 @@
-"""Fashion-MNIST loading and input pipelines."""
-
-from runkit.machine import optional_tensorflow
-
-optional_tensorflow()  # first, before Keras imports it: TensorFlow's start-up lines silenced
-
-from data.fashion_mnist import CLASS_NAMES, load_fashion_mnist, read_idx  # noqa: E402
-from data.pipeline import ShuffledBatches, make_dataset, split_of_run, split_train_val  # noqa: E402
-
-__all__ = ["CLASS_NAMES", "load_fashion_mnist", "read_idx", "make_dataset", "ShuffledBatches", "split_of_run",
-           "split_train_val"]
+"""The data: Fashion-MNIST's files read and checked (`fashion_mnist`), the train/validation split and the
+batches that feed the model (`pipeline`), and users' pictures converted as the data set was made (`images`).
+Import from the modules; the pipeline needs Keras, the other two only NumPy and Pillow."""

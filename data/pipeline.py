@@ -7,14 +7,11 @@ never materialised (60k x 224 x 224 x 3 float32 would be 36 GB).
 
 import math
 
-import keras
 import numpy as np
 from sklearn.model_selection import train_test_split
 
 from runkit.errors import UserError
-from runkit.machine import optional_tensorflow
-
-tf = optional_tensorflow()
+from runkit.frameworks import keras, tf
 
 
 def split_train_val(images, labels, val_fraction: float, seed: int):

@@ -1,11 +1,5 @@
-"""The classifiers (MobileNetV2 transfer learning, a CNN and a ViT from scratch), cyclical LR, two-phase training."""
-
-from runkit.machine import optional_tensorflow
-
-optional_tensorflow()  # first, before Keras imports it: TensorFlow's start-up lines silenced
-
-from models.classifier import build_model, classifier_of  # noqa: E402
-from models.clr import CyclicalLR, cyclical_lr  # noqa: E402
-from models.training import start_or_resume, train_two_phases  # noqa: E402
-
-__all__ = ["CyclicalLR", "cyclical_lr", "build_model", "classifier_of", "start_or_resume", "train_two_phases"]
+"""The models and their training: the shared classifier (`classifier`) around each backbone (`mobilenet_v2`,
+`cnn`, `vit`), the cyclical LR (`clr`), two-phase training that resumes (`training`), knowledge distillation,
+distribution, the LR range test; and what uses a trained model: evaluation, calibration, activation maps
+(`cam`), exports (`export`, `portable`) and inference (`inference`, which needs Keras only for Keras files).
+Import from the modules."""

@@ -16,10 +16,10 @@ The gradient methods run the classifier in parts (preprocessing, backbone up to 
 gradient is taken with respect to those features, with the running backend's own autodiff.
 """
 
-import keras
 import numpy as np
 
 from models.classifier import BACKGROUND, backbone_of, classifier_parts
+from runkit.frameworks import keras
 
 # (method, the map's largest stride in input pixels, None: the last map), by the backbone's name
 MAPS = {"mobilenetv2": ("layercam", 16), "cnn": ("gradcam", 2), "vit": ("occlusion", None)}

@@ -9,12 +9,11 @@ exports to .h5 and reloads with plain `keras.models.load_model`; augmentation st
 
 import importlib
 
-import keras
 import numpy as np
-from keras import layers
 
 from runkit.errors import UserError
 from runkit.files import require
+from runkit.frameworks import keras, layers
 
 NUM_CLASSES = 10
 INPUT_SHAPE = (28, 28, 1)

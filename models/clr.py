@@ -1,8 +1,8 @@
 """Cyclical learning rate (Smith 2017, "Cyclical Learning Rates for Training Neural Networks")."""
 
-import keras
 import numpy as np
-from keras import ops
+
+from runkit.frameworks import keras, ops
 
 
 def cyclical_lr(step, min_lr: float, max_lr: float, step_size: int, policy: str = "triangular", gamma: float = 1.0,

@@ -1,11 +1,11 @@
+from runkit.frameworks import keras, layers
+
 """A small plain CNN trained from scratch on the native 28x28 image: the baseline transfer learning must beat.
 
 Three stages of two 3x3 convolutions (batch norm, ReLU), the width doubling and the image halving
 between stages (VGG's pattern): 28x28 -> 7x7 feature maps of 4 x cnn_filters channels.
 """
 
-import keras
-from keras import layers
 
 CHANNELS = 1
 VALUE_RANGE = (0.0, 1.0)

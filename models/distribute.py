@@ -20,10 +20,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import keras
-
 from runkit.errors import UserError
 from runkit.files import RunFiles
+from runkit.frameworks import keras
 
 
 @dataclass(frozen=True)

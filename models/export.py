@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-import keras
 import numpy as np
 from absl import logging as absl_logging
 
 from runkit.files import atomic_path
+from runkit.frameworks import keras
 
 TOLERANCE = 1e-5  # largest allowed probability difference between the trained and the reloaded model
 

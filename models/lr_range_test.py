@@ -2,8 +2,9 @@
 
 import math
 
-import keras
 import numpy as np
+
+from runkit.frameworks import keras
 
 
 class LRRangeTest(keras.callbacks.Callback):

@@ -2,9 +2,8 @@
 
 import os
 
-import keras
-
 from runkit.errors import UserError
+from runkit.frameworks import keras
 
 CHANNELS = 3  # ImageNet's RGB: the grayscale image is repeated
 VALUE_RANGE = (-1.0, 1.0)  # what MobileNetV2's ImageNet weights expect

@@ -10,13 +10,12 @@ import time
 import warnings
 from pathlib import Path
 
-import keras
 import numpy as np
 
+from models.inference import onnx_runner
 from runkit.files import atomic_path
-from runkit.machine import native_output_silenced, optional_tensorflow
-
-tf = optional_tensorflow()
+from runkit.frameworks import keras, tf
+from runkit.machine import native_output_silenced
 
 REPRESENTATIVE_IMAGES = 300  # training images that calibrate the int8 ranges (never test images)
 BATCH = 250  # images per prediction call when checking an export on the test set
@@ -115,15 +114,6 @@ def ops_of_layers(float_model: bytes, layer_prefixes) -> list[str]:
 
     tensors = tflite_interpreter(model_content=float_model).get_tensor_details()
     return [t["name"] for t in tensors if any(from_layer(p) for p in t["name"].split(";"))]
-
-
-def onnx_runner(path):
-    """Probabilities from the ONNX file through ONNX Runtime (on the CPU), for any batch of raw pixels."""
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    return lambda x: session.run(None, {name: np.asarray(x, "float32")})[0]
 
 
 def tflite_interpreter(**model):

@@ -7,15 +7,15 @@ import sys
 import time
 from contextlib import contextmanager
 
-import keras
 import numpy as np
 
 from config import NON_TRAINING_FIELDS
-from data import ShuffledBatches
+from data.pipeline import ShuffledBatches
 from models.classifier import NUM_CLASSES, freeze_base, is_transfer_learning, unfreeze_base
 from models.clr import CyclicalLR, LogLearningRate
 from runkit.errors import UserError
 from runkit.files import RunFiles, atomic_path, make_folder, read_json, remove_orphans, write_json
+from runkit.frameworks import keras
 from runkit.history import best_val_accuracy
 from runkit.machine import optional_tensorflow
 

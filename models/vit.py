@@ -1,3 +1,5 @@
+from runkit.frameworks import keras, layers
+
 """A small Vision Transformer (Dosovitskiy et al. 2021) trained from scratch, from stock Keras layers.
 
 The image is cut into vit_patch_size squares; one EinsumDense layer projects each patch to vit_dim and
@@ -6,8 +8,6 @@ follow. The tokens come out as a grid (h, w, vit_dim), so the shared head pools 
 feature map (global average pooling instead of a class token) and activation maps (models/cam.py) can draw over them.
 """
 
-import keras
-from keras import layers
 
 CHANNELS = 1
 VALUE_RANGE = (0.0, 1.0)

@@ -7,18 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config import make_config
-from data import (
-    CLASS_NAMES,
-    ShuffledBatches,
-    load_fashion_mnist,
-    make_dataset,
-    pipeline,
-    read_idx,
-    split_of_run,
-    split_train_val,
-)
-from data.fashion_mnist import ENV_VAR, FILES, parse_idx
-from data.pipeline import ArrayBatches
+from data import pipeline
+from data.fashion_mnist import CLASS_NAMES, ENV_VAR, FILES, load_fashion_mnist, parse_idx, read_idx
+from data.pipeline import ArrayBatches, ShuffledBatches, make_dataset, split_of_run, split_train_val
 from runkit.errors import UserError
 from tests.helpers import write_idx
 

@@ -11,7 +11,8 @@ import pytest
 import evaluate
 import train
 from config import make_config
-from data import load_fashion_mnist, split_of_run
+from data.fashion_mnist import load_fashion_mnist
+from data.pipeline import split_of_run
 from models import distillation
 from models.classifier import load_trained_classifier
 from models.distillation import cached_teacher_probabilities, soft_targets, teacher_configs

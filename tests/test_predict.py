@@ -8,10 +8,11 @@ from PIL import Image
 
 import predict
 from config import make_config
+from data.fashion_mnist import CLASS_NAMES
 from data.images import load_image, to_fashion_mnist
 from models.classifier import build_model, classifier_of
 from runkit.errors import UserError
-from tests.helpers import large_photo, png_header_only, run_script, synthetic_split
+from tests.helpers import ROOT, garment, large_photo, png_header_only, run_script, synthetic_split
 
 
 def garment_on(background: int, foreground: int, size=(112, 56), colour=False) -> Image.Image:
@@ -88,7 +89,8 @@ def test_hostile_files_get_one_line_each_and_real_pictures_a_prediction(tmp_path
     out = capsys.readouterr()
     by_file = {Path(r["file"]).name: r for r in json.loads(out.out)}
     assert all(len(by_file[p.name]["top"]) == 3 for p in pictures)
-    errors = dict(line.split(": ", 2)[1:] for line in out.err.strip().splitlines())
+    assert out.err.startswith("running on ") and "Keras" in out.err.splitlines()[0]
+    errors = dict(line.split(": ", 2)[1:] for line in out.err.splitlines() if line.startswith("error: "))
     assert {Path(path).name for path in errors} == set(hostile) - {"folder"} | {"a_folder"}
     assert "a decompression bomb" in errors[str(hostile["bomb.png"])]
     assert "8000x8000 pixels is over the 50,000,000" in errors[str(hostile["huge.png"])]
@@ -130,3 +132,39 @@ print(time.perf_counter() - started, (resource.getrusage(resource.RUSAGE_SELF).r
     assert extra_mb < 300 and seconds < 4
     same_scene = load_image(large_photo(tmp_path / f"small{suffix}", 700)).astype(int)
     assert np.abs(load_image(large).astype(int) - same_scene).mean() < 4
+
+
+def tiny_onnx_model(path) -> Path:
+    """An ONNX file with export_model.py's contract (raw pixels (n, 28, 28, 1) in, 10 probabilities out), made
+    with the onnx package alone: a softmax over one linear layer."""
+    from onnx import TensorProto, helper, save
+
+    weights = np.random.default_rng(0).normal(0, 0.01, (784, 10)).astype("float32")
+    graph = helper.make_graph(
+        [helper.make_node("Flatten", ["pixels"], ["flat"]), helper.make_node("MatMul", ["flat", "w"], ["logits"]),
+         helper.make_node("Softmax", ["logits"], ["probs"])], "tiny",
+        [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, [None, 28, 28, 1])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, [None, 10])],
+        [helper.make_tensor("w", TensorProto.FLOAT, weights.shape, weights.ravel())])
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    return Path(path)
+
+
+def test_a_prediction_through_onnx_imports_neither_tensorflow_nor_keras(tmp_path):
+    """What makes one picture take under a second from the shell (TensorFlow's import alone takes seconds)."""
+    model, picture = tiny_onnx_model(tmp_path / "model.onnx"), tmp_path / "shirt.png"
+    Image.fromarray(garment("t-shirt")).save(picture)
+    code = f"""
+import runpy, sys
+sys.argv = ["predict.py", {str(picture)!r}, "--model", {str(model)!r}, "--json"]
+try:
+    runpy.run_path({str(ROOT / "predict.py")!r}, run_name="__main__")
+finally:
+    print("frameworks imported:", [name for name in ("tensorflow", "keras", "jax") if name in sys.modules],
+          file=sys.stderr)
+"""
+    result = run_script("-c", [code])
+    assert "frameworks imported: []" in result.stderr
+    [answer] = json.loads(result.stdout)
+    assert len(answer["top"]) == 3 and answer["top"][0]["class"] in CLASS_NAMES
+    assert "ONNX Runtime" in result.stderr

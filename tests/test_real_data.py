@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from config import make_config
-from data import load_fashion_mnist, make_dataset, split_train_val
+from data.fashion_mnist import load_fashion_mnist
+from data.pipeline import make_dataset, split_train_val
 from models.classifier import build_model, freeze_base
 from tests.helpers import SHARED_DATA, SHARED_WEIGHTS
 

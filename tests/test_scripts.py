@@ -17,10 +17,10 @@ import export_model
 import train
 import visualize_results
 from config import make_config
-from data import CLASS_NAMES, load_fashion_mnist
+from data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
 from data.images import load_image
 from models.classifier import load_trained_classifier
-from models.portable import onnx_runner
+from models.inference import onnx_runner
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import RunFiles, write_json

@@ -1,7 +1,7 @@
 """The model card written beside the exports (Mitchell et al. 2019): what the model is for, what it was
 trained and evaluated on, how well it does per class, and where it fails; every number from the run's files."""
 
-from data import CLASS_NAMES
+from data.fashion_mnist import CLASS_NAMES
 from data.pipeline import split_seed
 from runkit.machine import describe_machines
 

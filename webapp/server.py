@@ -10,7 +10,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import keras
 import numpy as np
 from flask import Flask, jsonify, request, send_file
 from matplotlib import colormaps
@@ -20,6 +19,7 @@ from data.images import load_image
 from models.cam import METHOD_NAMES, ActivationMaps, upsampled
 from models.inference import single_view, top_classes
 from runkit.errors import UserError
+from runkit.frameworks import keras
 
 PAGE = Path(__file__).with_name("index.html")
 MAX_UPLOAD_MB = 20  # a larger request is refused before it is read
