@@ -22,7 +22,17 @@ def model_runner(path: Path):
     if path.suffix == ".onnx":
         return onnx_runner(path)
     model = load_keras_export(path)
-    return lambda pixels: model.predict(pixels, verbose=0)
+
+    def run(pixels, chunk: int = 256):  # called eagerly: `predict` would first trace a graph, seconds for a picture
+        return np.concatenate([keras_output(model(pixels[i:i + chunk], training=False))
+                               for i in range(0, len(pixels), chunk)])
+    return run
+
+
+def keras_output(tensor) -> np.ndarray:
+    from runkit.frameworks import keras
+
+    return keras.ops.convert_to_numpy(tensor)
 
 
 def runtime_of(path: Path) -> str:
