@@ -54,8 +54,16 @@ class CyclicalLR(keras.optimizers.schedules.LearningRateSchedule):
 
 
 class LogLearningRate(keras.callbacks.Callback):
-    """Adds the LR the epoch ended with to the logs the callbacks after it record (CSV log, history)."""
+    """Adds the LR of the epoch's last step to the logs the callbacks after it record (history, training log).
+
+    (The optimizer's own `learning_rate` is the schedule at its step count: the next step's rate.)
+    """
+
+    def __init__(self, schedule: CyclicalLR):
+        super().__init__()
+        self.schedule = schedule
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["learning_rate"] = float(ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            step = int(ops.convert_to_numpy(self.model.optimizer.iterations)) - 1
+            logs["learning_rate"] = float(self.schedule.lr_at(max(step, 0)))

@@ -1,5 +1,6 @@
 """Two-phase transfer learning (frozen base, then fine-tuning) that can resume after a crash."""
 
+import csv
 import importlib.util
 import math
 import shutil
@@ -119,11 +120,12 @@ def describe_finished(files: RunFiles, history: dict) -> str:
 
 
 class RecordEpoch(keras.callbacks.Callback):
-    """Appends each finished epoch to the history file, so an interrupted run keeps what it did."""
+    """Appends each finished epoch to the history file, so an interrupted run keeps what it did, and writes the
+    training log (CSV, one row per epoch of the run, numbered across phases) from it."""
 
-    def __init__(self, history: dict, phase: str, path):
+    def __init__(self, history: dict, phase: str, files: RunFiles):
         super().__init__()
-        self.history, self.phase, self.path = history, phase, path
+        self.history, self.phase, self.files = history, phase, files
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.monotonic()
@@ -134,7 +136,18 @@ class RecordEpoch(keras.callbacks.Callback):
         # A resumed epoch replaces the record of its interrupted try.
         self.history["epochs"] = [e for e in self.history["epochs"]
                                   if (e["phase"], e["epoch"]) != (self.phase, epoch)] + [entry]
-        write_json(self.path, self.history)
+        write_json(self.files.history, self.history)
+        write_training_log(self.files.csv_log, self.history["epochs"])
+
+
+def write_training_log(path, epochs: list[dict]) -> None:
+    """training_log.csv: the run's epoch (from 1), its phase, then what the history recorded of it."""
+    columns = ["epoch", "phase", *sorted({key for e in epochs for key in e} - {"epoch", "phase"})]
+    rows = [{**e, "epoch": number, "phase": e["phase"]} for number, e in enumerate(epochs, start=1)]
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, columns)
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 class SaveBestWeights(keras.callbacks.Callback):
@@ -250,7 +263,7 @@ def train_two_phases(model, cfg, train_data: ShuffledBatches, val_ds, files: Run
             history["lr_per_step"][phase] = clr.lr_at(np.arange(epochs * history["steps_per_epoch"])).tolist()
             model.fit(train_data.dataset, validation_data=val_ds, initial_epoch=done, epochs=epochs,
                       shuffle=False, verbose=progress_verbosity(),  # the data set orders itself (StartEpoch)
-                      callbacks=phase_callbacks(cfg, phase, train_data, first, files, history))
+                      callbacks=phase_callbacks(cfg, phase, clr, train_data, first, files, history))
         first += epochs
 
     history["completed"] = True
@@ -281,7 +294,8 @@ def start_phase(model, cfg, phase: str, epochs: int, steps_per_epoch: int, lr_sc
     return clr
 
 
-def phase_callbacks(cfg, phase: str, train_data: ShuffledBatches, first: int, files: RunFiles, history: dict) -> list:
+def phase_callbacks(cfg, phase: str, clr: CyclicalLR, train_data: ShuffledBatches, first: int, files: RunFiles,
+                    history: dict) -> list:
     """In order: the epoch's data and draws, the divergence guard, the LR into the logs, then what is written
     after each epoch: the resume state and the best weights before the epoch is recorded, so that a recorded
     epoch always has them."""
@@ -289,10 +303,9 @@ def phase_callbacks(cfg, phase: str, train_data: ShuffledBatches, first: int, fi
         StartEpoch(train_data, first),
         StopOnDivergence(phase, f"lower --clr_max (now {cfg.clr_max:g}) or find the bounds with "
                                 "`python lr_range_test.py`"),
-        LogLearningRate(),
+        LogLearningRate(clr),
         SaveResumeState(files, phase),
         SaveBestWeights(files.best_weights, best_val_accuracy(history)),
-        RecordEpoch(history, phase, files.history),
-        keras.callbacks.CSVLogger(str(files.csv_log), append=True),
+        RecordEpoch(history, phase, files),
         *tensorboard_logger(files.tensorboard / phase),
     ]

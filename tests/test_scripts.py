@@ -43,7 +43,13 @@ def test_train_saves_weights_history_and_config(trained_run):
     steps = history["steps_per_epoch"]
     assert len(history["lr_per_step"]["frozen"]) == steps and len(history["lr_per_step"]["finetune"]) == 3 * steps
     assert (artifacts / "best.weights.h5").is_file()
-    assert len((artifacts / "training_log.csv").read_text().splitlines()) == 5  # header + 4 epochs
+    with open(artifacts / "training_log.csv") as f:
+        log = list(csv.DictReader(f))
+    assert [(row["epoch"], row["phase"]) for row in log] == [("1", "frozen"), ("2", "finetune"), ("3", "finetune"),
+                                                             ("4", "finetune")]  # numbered across the phases
+    # each epoch's LR is that of its last step, as the schedule gave it
+    assert float(log[0]["learning_rate"]) == pytest.approx(history["lr_per_step"]["frozen"][-1], rel=1e-6)
+    assert float(log[-1]["learning_rate"]) == pytest.approx(history["lr_per_step"]["finetune"][-1], rel=1e-6)
     assert not (artifacts / "backup").exists()  # a clean finish removes the resume state
 
     events = EventAccumulator(str(artifacts / "tensorboard" / "finetune" / "train"))
