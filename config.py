@@ -11,6 +11,7 @@ import typing
 from dataclasses import dataclass
 
 from runkit.errors import UserError
+from runkit.files import RunFiles, read_json
 
 
 @dataclass
@@ -162,10 +163,17 @@ def validate(cfg: Config) -> Config:
 
 
 def parse_overrides(argv: list[str]) -> dict:
-    """Turn `--name value` / `--name=value` pairs into typed field values (`--preset NAME` expands)."""
+    """Turn `--name value` / `--name=value` pairs into typed field values (`--preset NAME` expands).
+
+    `--fresh` (train.py's: replace the run in artifacts_dir) takes no value and is no field: every script takes
+    the same command line, and the others pass it by.
+    """
     pairs, i = [], 0
     while i < len(argv):
         arg = argv[i]
+        if arg == "--fresh":
+            i += 1
+            continue
         if not arg.startswith("--"):
             raise UserError(f"unexpected argument {arg!r}: overrides look like --name value")
         if "=" in arg:
@@ -223,3 +231,37 @@ def make_config(overrides: dict | None = None, base: dict | None = None) -> Conf
     values = {**(base or {}), **(overrides or {})}
     known = {f.name for f in dataclasses.fields(Config)}
     return validate(Config(**{k: v for k, v in values.items() if k in known}))
+
+
+def new_run_config(argv: list[str]) -> Config:
+    """Defaults of config.py with a preset and overrides from the command line (for train.py)."""
+    return make_config(parse_overrides(argv))
+
+
+def trained_run_config(argv: list[str]) -> Config:
+    """The config a run was trained with, plus command-line overrides (for the later scripts).
+
+    Overrides that would change the network's shape (the weights would not fit) or the images it trained on
+    and held out (validation would overlap training) are refused, unless they repeat the run's own values.
+    """
+    overrides = parse_overrides(argv)
+    files = RunFiles(overrides.get("artifacts_dir", Config.artifacts_dir))
+    saved = read_json(files.config, "train.py")
+
+    def changed(fields):
+        return [f"{f} (trained {saved.get(f)}, asked {overrides[f]})"
+                for f in fields if f in overrides and overrides[f] != saved.get(f)]
+
+    if changed(ARCHITECTURE_FIELDS):
+        raise UserError(f"the trained weights in {files.root} do not fit: {', '.join(changed(ARCHITECTURE_FIELDS))}; "
+                        "retrain with `python train.py` and these values, or drop the overrides")
+    if changed(SPLIT_FIELDS):
+        raise UserError(f"{files.root} was trained on other images: {', '.join(changed(SPLIT_FIELDS))} would hold "
+                        "out images it trained on; drop the overrides, or train a run with them")
+    return make_config(overrides, base=saved)
+
+
+def saved_run_config(folder) -> Config:
+    """The config a run in `folder` was trained with (a teacher's, for a distilled student), its artifacts_dir
+    that folder (the saved one may be relative to where it trained)."""
+    return make_config({"artifacts_dir": str(folder)}, base=read_json(RunFiles(folder).config, "train.py"))

@@ -11,7 +11,7 @@ bomb, over 20 MB) gets its reason on the page, and the server goes on serving.
 import argparse
 from pathlib import Path
 
-from models.inference import load_keras_export
+from inference.runtime import load_keras_export
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import require

@@ -8,11 +8,11 @@ import datetime
 
 import numpy as np
 
-from config import Config
+from config import Config, trained_run_config
 from data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
 from data.pipeline import make_dataset, split_of_run
+from evaluation.metrics import calibration_report, evaluate_classifier
 from models.classifier import load_trained_classifier, with_flip_averaging
-from models.evaluation import calibration_report, evaluate_classifier
 from runkit import cli
 from runkit.files import RunFiles, append_result, atomic_path, read_json, write_json
 from runkit.history import best_val_accuracy, training_minutes
@@ -20,7 +20,7 @@ from runkit.machine import describe_machines, machine_info
 
 
 def main(argv: list[str]) -> None:
-    cfg = cli.trained_run_config(argv)
+    cfg = trained_run_config(argv)
     files = RunFiles(cfg.artifacts_dir)
     history = read_json(files.history, "train.py", keys=("epochs", "completed", "run"))
     single_view = load_trained_classifier(dataclasses.replace(cfg, tta_flip=False), files.best_weights)

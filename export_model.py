@@ -11,10 +11,11 @@ exports.json, and MODEL_CARD.md, which says what the model is for and how well i
 import dataclasses
 from pathlib import Path
 
+from config import trained_run_config
 from data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
+from inference.export import export_checked
+from inference.portable import export_all
 from models.classifier import architecture_module, load_trained_classifier
-from models.export import export_checked
-from models.portable import export_all
 from runkit import cli
 from runkit.files import RunFiles, atomic_path, read_json, write_json
 from runkit.machine import machine_info, optional_tensorflow
@@ -24,7 +25,7 @@ CHECK_IMAGES = 512
 
 
 def main(argv: list[str]) -> None:
-    cfg = cli.trained_run_config(argv)
+    cfg = trained_run_config(argv)
     files = RunFiles(cfg.artifacts_dir)
     history = read_json(files.history, "train.py", keys=("epochs", "run"))
     classifier = load_trained_classifier(cfg, files.best_weights)

@@ -8,10 +8,11 @@ import dataclasses
 import math
 from pathlib import Path
 
+from config import new_run_config
 from data.fashion_mnist import load_fashion_mnist
 from data.pipeline import ShuffledBatches, split_of_run
 from models.classifier import build_model, is_transfer_learning, unfreeze_base
-from models.lr_range_test import LRRangeTest, suggest_bounds
+from models.lr_range import LRRangeTest, suggest_bounds
 from models.training import compile_for_training, progress_verbosity
 from runkit import cli
 from runkit.files import write_json
@@ -22,7 +23,7 @@ START_LR, END_LR, STEPS = 1e-6, 1.0, 300
 
 
 def main(argv: list[str]) -> None:
-    cfg = cli.new_run_config(argv)
+    cfg = new_run_config(argv)
     ((images, labels), _), source = load_fashion_mnist(cfg.data_dir)
     (x_train, y_train), _ = split_of_run(images, labels, cfg)
     model = build_model(cfg)

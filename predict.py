@@ -19,7 +19,7 @@ import numpy as np
 
 from data.fashion_mnist import CLASS_NAMES
 from data.images import load_image
-from models.inference import model_runner, runtime_of, top_classes
+from inference.runtime import model_runner, runtime_of, top_classes
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import require

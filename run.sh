@@ -6,9 +6,6 @@ cd "$(dirname "$0")"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
 
-.venv/bin/python train.py "$@"
-later=()  # --fresh is train.py's alone
-for arg in "$@"; do [ "$arg" = "--fresh" ] || later+=("$arg"); done
-for script in evaluate.py visualize_results.py export_model.py; do
-  .venv/bin/python "$script" "${later[@]}"
+for script in train.py evaluate.py visualize_results.py export_model.py; do
+  .venv/bin/python "$script" "$@"  # the same overrides for each (the later scripts pass --fresh by)
 done

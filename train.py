@@ -19,6 +19,7 @@ import shutil
 import sys
 import time
 
+from config import new_run_config
 from data.fashion_mnist import load_fashion_mnist
 from data.pipeline import ShuffledBatches, make_dataset, split_of_run
 from models.classifier import build_model, classifier_of
@@ -34,7 +35,7 @@ from runkit.machine import machine_info
 
 def main(argv: list[str]) -> None:
     fresh = "--fresh" in argv
-    cfg = cli.new_run_config([a for a in argv if a != "--fresh"])
+    cfg = new_run_config(argv)
     distribution = make_distribution(cfg.strategy)  # first: a multi-worker strategy starts a server
     files = run_files(cfg.artifacts_dir, distribution)
 

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
+from config import trained_run_config
 from data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
-from models.cam import METHOD_NAMES, activation_maps, map_method, upsampled
+from evaluation.cam import METHOD_NAMES, activation_maps, map_method, upsampled
 from models.classifier import load_trained_classifier
 from runkit import cli
 from runkit.files import RunFiles, read_json, require
@@ -15,7 +16,7 @@ from visualizations.report import write_report
 
 
 def main(argv: list[str]) -> None:
-    cfg = cli.trained_run_config(argv)
+    cfg = trained_run_config(argv)
     files = RunFiles(cfg.artifacts_dir)
     history = read_json(files.history, "train.py", keys=("epochs", "lr_per_step", "run"))
     metrics = read_json(files.metrics, "evaluate.py", keys=("confusion_matrix", "top_confusions", "calibration"))
@@ -40,7 +41,7 @@ def main(argv: list[str]) -> None:
 
 
 def plot_activation_maps(cfg, files, images, labels, probs, path, count: int = 16) -> None:
-    """Activation maps (models/cam.py) of the predicted class for half correct, half wrong test images, over the
+    """Activation maps (evaluation/cam.py) of the predicted class for half correct, half wrong test images, over the
     upsampled input."""
     classifier = load_trained_classifier(dataclasses.replace(cfg, tta_flip=False), files.best_weights)
     picked = plots.pick_examples(labels, probs, count, 0.5, cfg.seed)

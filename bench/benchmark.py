@@ -25,10 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from config import new_run_config
 from data.fashion_mnist import load_fashion_mnist
 from data.pipeline import ShuffledBatches, split_of_run
+from inference.portable import latencies_ms
 from models.classifier import build_model, classifier_of, classifier_parts, is_transfer_learning, unfreeze_base
-from models.portable import latencies_ms
 from models.training import compile_for_training
 from runkit import cli
 from runkit.errors import UserError
@@ -163,7 +164,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "benchmark.json")
     parser.add_argument("--measure", choices=["pipeline", "cached", "inference"], help=argparse.SUPPRESS)
     args, overrides = parser.parse_known_args(argv)
-    cfg = cli.new_run_config(overrides)  # data_dir, weights, alpha, batch_size... as in config.py
+    cfg = new_run_config(overrides)  # data_dir, weights, alpha, batch_size... as in config.py
 
     if args.measure in ("pipeline", "cached"):  # inside a fresh process
         print(json.dumps(training_throughput(cfg, args.measure, args.steps, args.repeats, args.warmup)))

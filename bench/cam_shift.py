@@ -6,7 +6,7 @@ For the first N test images of a trained run with SHIFT / 2 black columns on eac
 stays whole when moved; footwear and bags fill the width, so few of them qualify), the activation map of
 the predicted class is computed on each image moved SHIFT / 2 pixels left and as far right: its peak should
 move right by SHIFT x image_size / 28 pixels of the upsampled input. Reported for the backbone's own map
-(models/cam.py) and for LayerCAM and Grad-CAM on its last map (where Grad-CAM is usually taken): the mean
+(evaluation/cam.py) and for LayerCAM and Grad-CAM on its last map (where Grad-CAM is usually taken): the mean
 move of the peak and of the map's centre (of its upper half), their mean error, how the unmoved images'
 peaks spread over the quadrants, and the classifier's accuracy on the moved images (a map cannot follow a
 garment the model no longer recognises).
@@ -17,8 +17,9 @@ import dataclasses
 
 import numpy as np
 
+from config import trained_run_config
 from data.fashion_mnist import load_fashion_mnist
-from models.cam import activation_maps, map_method, map_side
+from evaluation.cam import activation_maps, map_method, map_side
 from models.classifier import load_trained_classifier
 from runkit import cli
 from runkit.files import RunFiles, write_json
@@ -82,7 +83,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--count", type=int, default=300, help="first N test images (default 300)")
     parser.add_argument("--out", help="write the result as JSON here")
     args, overrides = parser.parse_known_args(argv)
-    cfg = dataclasses.replace(cli.trained_run_config(overrides), tta_flip=False)  # one view: one map
+    cfg = dataclasses.replace(trained_run_config(overrides), tta_flip=False)  # one view: one map
     (_, (images, labels)), _ = load_fashion_mnist(cfg.data_dir)
     keep = room_to_move(images)
     images, labels = images[keep][:args.count], labels[keep][:args.count]

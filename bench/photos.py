@@ -18,7 +18,7 @@ from PIL import Image, ImageFilter
 
 from data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
 from data.images import load_image
-from models.inference import model_runner
+from inference.runtime import model_runner
 from runkit import cli
 from runkit.files import require, write_json
 from runkit.machine import machine_info

@@ -72,7 +72,7 @@ def start(run: Run, script: str, shared: list[str], parallel: int) -> None:
     if parallel > 1:  # JAX takes 75% of a GPU's memory by default; share it. TF: grow as needed.
         env.setdefault("XLA_PYTHON_CLIENT_MEM_FRACTION", f"{0.9 / parallel:.3f}")
         env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
-    argv = run.argv(shared if script == "train.py" else [a for a in shared if a != "--fresh"])
+    argv = run.argv(shared)  # the same for both scripts: evaluate.py passes --fresh by
     run.log = open(make_folder(run.folder) / "log.txt", "a")  # noqa: SIM115  (closed when the run ends)
     # started in the caller's folder, so that relative paths mean what they said there
     run.process = subprocess.Popen([sys.executable, str(ROOT / script), *argv], env=env,

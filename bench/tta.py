@@ -13,6 +13,7 @@ import dataclasses
 
 import numpy as np
 
+from config import trained_run_config
 from data.fashion_mnist import load_fashion_mnist
 from data.pipeline import split_of_run
 from models.classifier import load_trained_classifier
@@ -55,7 +56,7 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description="Accuracy with each set of test-time views.")
     parser.add_argument("--out", help="write the result as JSON here")
     args, overrides = parser.parse_known_args(argv)
-    cfg = dataclasses.replace(cli.trained_run_config(overrides), tta_flip=False)  # the views are made here
+    cfg = dataclasses.replace(trained_run_config(overrides), tta_flip=False)  # the views are made here
     ((images, labels), test), _ = load_fashion_mnist(cfg.data_dir)
     _, val = split_of_run(images, labels, cfg)
     classifier = load_trained_classifier(cfg, RunFiles(cfg.artifacts_dir).best_weights)

@@ -1,5 +1,4 @@
-"""The models and their training: the shared classifier (`classifier`) around each backbone (`mobilenet_v2`,
-`cnn`, `vit`), the cyclical LR (`clr`), two-phase training that resumes (`training`), knowledge distillation,
-distribution, the LR range test; and what uses a trained model: evaluation, calibration, activation maps
-(`cam`), exports (`export`, `portable`) and inference (`inference`, which needs Keras only for Keras files).
-Import from the modules."""
+"""The models and their training: the classifier every architecture shares (`classifier`) around its backbone
+(`mobilenet_v2`, `cnn`, `vit`), the cyclical LR (`clr`), two-phase training that resumes exactly (`training`),
+knowledge distillation, distribution over devices (`distribute`) and the LR range test (`lr_range`). What uses
+a trained model lives in `evaluation/` and `inference/`. Import from the modules."""

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from config import saved_run_config
 from data.pipeline import split_seed
 from models.classifier import NUM_CLASSES, load_trained_classifier
-from runkit import cli
 from runkit.errors import UserError
 from runkit.files import RunFiles, atomic_path, read_json, require
 from runkit.history import training_minutes
@@ -36,7 +36,7 @@ def teacher_configs(cfg) -> list:
     the student."""
     configs = []
     for folder in teacher_folders(cfg):
-        teacher = cli.trained_run_config(["--artifacts_dir", folder])
+        teacher = saved_run_config(folder)
         require(RunFiles(folder).best_weights, "train.py")
         if (split_seed(teacher), teacher.val_fraction) != (split_seed(cfg), cfg.val_fraction):
             raise UserError(

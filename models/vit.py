@@ -5,7 +5,8 @@ from runkit.frameworks import keras, layers
 The image is cut into vit_patch_size squares; one EinsumDense layer projects each patch to vit_dim and
 adds a learned embedding per position (its bias has one row per patch). Pre-norm transformer blocks
 follow. The tokens come out as a grid (h, w, vit_dim), so the shared head pools them like a CNN's
-feature map (global average pooling instead of a class token) and activation maps (models/cam.py) can draw over them.
+feature map (global average pooling instead of a class token) and activation maps (evaluation/cam.py) can
+draw over them.
 """
 
 

@@ -8,7 +8,8 @@ import pytest
 
 import config
 from bench import compare_architectures
-from models.cam import activation_maps
+from evaluation.cam import activation_maps
+from inference.export import export_checked
 from models.classifier import (
     architecture_module,
     backbone_of,
@@ -20,7 +21,6 @@ from models.classifier import (
     unfreeze_base,
     with_flip_averaging,
 )
-from models.export import export_checked
 from models.training import compile_for_training
 from runkit.errors import UserError
 from tests.helpers import ROOT, as_argv, run_script, tiny_run

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.cam import activation_maps
+from evaluation.cam import activation_maps
 from tests.helpers import as_argv, assert_one_line_error, run_script, tiny_run
 from tests.test_model import raw_images, small_classifier_shaped_like_ours
 
@@ -45,7 +45,7 @@ def test_activation_maps_on_jax_are_tensorflows(tmp_path):
     np.save(tmp_path / "images.npy", images)
     on_jax(f"""
         import keras, numpy as np
-        from models.cam import activation_maps
+        from evaluation.cam import activation_maps
         classifier = keras.models.load_model({str(tmp_path / "classifier.keras")!r})
         np.save({str(tmp_path / "maps.npy")!r}, activation_maps(classifier, np.load({str(tmp_path / "images.npy")!r})))
     """)

@@ -50,3 +50,8 @@ def test_impossible_values_are_rejected(field, value, message):
 def test_nothing_to_train_is_rejected():
     with pytest.raises(UserError, match="nothing to train"):
         make_config({"frozen_epochs": 0, "finetune_epochs": 0})
+
+
+def test_fresh_takes_no_value_and_sets_no_field():
+    """train.py reads --fresh itself; the later scripts get the same command line (run.sh, bench.sweep)."""
+    assert parse_overrides(["--fresh", "--seed", "1"]) == parse_overrides(["--seed", "1", "--fresh"]) == {"seed": 1}

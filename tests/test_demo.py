@@ -21,8 +21,8 @@ from PIL import Image
 from bench.photos import render_photo
 from config import make_config
 from data.images import load_image
+from inference.runtime import load_keras_export, top_classes
 from models.classifier import build_model, classifier_of, with_flip_averaging
-from models.inference import load_keras_export, top_classes
 from tests.helpers import ROOT, as_photo, assert_one_line_error, garment, large_photo, png_header_only, run_script
 from webapp.server import MAX_UPLOAD_MB, create_app
 

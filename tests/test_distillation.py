@@ -10,13 +10,12 @@ import pytest
 
 import evaluate
 import train
-from config import make_config
+from config import make_config, trained_run_config
 from data.fashion_mnist import load_fashion_mnist
 from data.pipeline import split_of_run
 from models import distillation
 from models.classifier import load_trained_classifier
 from models.distillation import cached_teacher_probabilities, soft_targets, teacher_configs
-from runkit import cli
 from runkit.errors import UserError
 from runkit.files import RunFiles, write_json
 from tests.helpers import accuracy_of_saved_predictions, as_argv
@@ -82,7 +81,7 @@ def test_the_student_learns_from_its_teachers_and_records_their_cost(trained_run
     monkeypatch.setattr(train, "make_dataset", lambda x, y, *a: fed.append(y) or train_make_dataset(x, y, *a))
     train.main(as_argv(student))
 
-    cfg = cli.trained_run_config(["--artifacts_dir", teacher])
+    cfg = trained_run_config(["--artifacts_dir", teacher])
     ((images, labels), _), _ = load_fashion_mnist(cfg.data_dir)
     (x_train, y_train), (_, y_val) = split_of_run(images, labels, cfg)
     probs = load_trained_classifier(cfg, RunFiles(teacher).best_weights).predict(x_train[..., None], verbose=0)
@@ -97,7 +96,7 @@ def test_the_student_learns_from_its_teachers_and_records_their_cost(trained_run
     assert all(t["train_minutes"] > 0 for t in metrics["teachers"])
     assert metrics["test_accuracy"] == accuracy_of_saved_predictions(student["artifacts_dir"])
 
-    student_cfg = cli.trained_run_config(["--artifacts_dir", student["artifacts_dir"]])
+    student_cfg = trained_run_config(["--artifacts_dir", student["artifacts_dir"]])
     history = json.loads(RunFiles(student["artifacts_dir"]).history.read_text())
     card = model_card.render(student_cfg, history, metrics, exports=[])
     assert f"- distilled from 2 teachers ({teacher}, {teacher}), whose " in card

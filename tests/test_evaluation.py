@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from models.calibration import expected_calibration_error, fit_temperature, reliability, with_temperature
-from models.evaluation import top_confusions
+from evaluation.calibration import expected_calibration_error, fit_temperature, reliability, with_temperature
+from evaluation.metrics import top_confusions
 
 
 def sample(n=20_000, temperature=1.0, seed=0):

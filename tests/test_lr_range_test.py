@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from config import make_config
-from models.lr_range_test import LRRangeTest, suggest_bounds
+from models.lr_range import LRRangeTest, suggest_bounds
 from tests.helpers import as_argv, run_script, tiny_run
 
 

@@ -6,7 +6,8 @@ import pytest
 from keras.src.trainers.trainer import model_supports_jit  # Keras' own test for jit_compile="auto"
 
 from config import make_config
-from models.cam import activation_maps
+from evaluation.cam import activation_maps
+from inference.export import export_checked
 from models.classifier import (
     base_of,
     build_augmentation,
@@ -17,7 +18,6 @@ from models.classifier import (
     with_flip_averaging,
 )
 from models.clr import CyclicalLR
-from models.export import export_checked
 from models.training import sparse_crossentropy, tensorboard_logger
 
 

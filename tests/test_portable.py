@@ -5,9 +5,10 @@ import pytest
 import tensorflow as tf
 
 from config import make_config
-from models import mobilenet_v2, portable
+from inference import portable
+from inference.portable import int8_model, ops_of_layers, predict_in_batches, tflite_interpreter, tflite_runner
+from models import mobilenet_v2
 from models.classifier import build_model, classifier_of
-from models.portable import int8_model, ops_of_layers, predict_in_batches, tflite_interpreter, tflite_runner
 
 
 @pytest.fixture(scope="module")

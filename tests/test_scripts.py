@@ -16,12 +16,11 @@ import evaluate
 import export_model
 import train
 import visualize_results
-from config import make_config
+from config import make_config, trained_run_config
 from data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
 from data.images import load_image
+from inference.runtime import onnx_runner
 from models.classifier import load_trained_classifier
-from models.inference import onnx_runner
-from runkit import cli
 from runkit.errors import UserError
 from runkit.files import RunFiles, write_json
 from tests.helpers import ROOT, accuracy_of_saved_predictions, assert_one_line_error, run_script
@@ -147,7 +146,7 @@ def test_the_later_scripts_refuse_another_network_or_split(tmp_path, override, m
     for script in (evaluate, visualize_results, export_model):
         with pytest.raises(UserError, match=message):
             script.main(["--artifacts_dir", str(tmp_path), *override])
-    same = cli.trained_run_config(["--artifacts_dir", str(tmp_path), "--seed", "42", "--image_size", "32"])
+    same = trained_run_config(["--artifacts_dir", str(tmp_path), "--seed", "42", "--image_size", "32"])
     assert (same.seed, same.image_size, same.val_fraction) == (42, 32, 0.25)
 
 

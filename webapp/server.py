@@ -16,8 +16,8 @@ from matplotlib import colormaps
 from PIL import Image
 
 from data.images import load_image
-from models.cam import METHOD_NAMES, ActivationMaps, upsampled
-from models.inference import single_view, top_classes
+from evaluation.cam import METHOD_NAMES, ActivationMaps, upsampled
+from inference.runtime import single_view, top_classes
 from runkit.errors import UserError
 from runkit.frameworks import keras
 

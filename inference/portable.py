@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.inference import onnx_runner
+from inference.runtime import onnx_runner
 from runkit.files import atomic_path
 from runkit.frameworks import keras, tf
 from runkit.machine import native_output_silenced

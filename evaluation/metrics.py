@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
-from models.calibration import expected_calibration_error, fit_temperature, reliability, with_temperature
+from evaluation.calibration import expected_calibration_error, fit_temperature, reliability, with_temperature
 
 
 def evaluate_classifier(classifier, dataset, labels, class_names) -> tuple[dict, np.ndarray]:

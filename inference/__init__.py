@@ -1,0 +1,3 @@
+"""The trained model as it leaves training: exported to files and each checked against Keras (`export`: .h5
+and the card's inputs; `portable`: .keras, SavedModel, ONNX, TFLite), and run on raw pixels from those files
+(`runtime`: ONNX through ONNX Runtime without Keras, .h5 and .keras through Keras). Import from the modules."""
