@@ -1,7 +1,7 @@
 """Smith's LR range test for the fine-tuning phase: `python lr_range_test.py [--preset quick] [...]`.
 
-Sweeps the LR exponentially over a few hundred batches, writes the loss-vs-LR curve to
-results/lr_range_test.json and visualizations/lr_range_test.png, and suggests cyclical LR bounds.
+Sweeps the LR exponentially over a few hundred batches, writes the loss-vs-LR curve to lr_range_test.json beside
+the results table (runs/ by default) and to visualizations/lr_range_test.png, and suggests cyclical LR bounds.
 """
 
 import dataclasses

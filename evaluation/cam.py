@@ -1,17 +1,15 @@
 """Class activation maps: where in the image the classifier looked.
 
-Three ways to make the map, each backbone with the one that follows a moved garment best (bench.cam_shift;
-docs/explanations.md has the measurements):
+Three ways to make the map; each backbone uses the one that followed a moved garment best (`bench.cam_shift`;
+the measurements and why are in docs/explanations.md):
 - LayerCAM (Jiang et al. 2021) weighs each cell of a feature map A by its own positive gradient G of the
   class's probability, relu(sum_c relu(G_c) A_c), which keeps a map on a coarse grid localised. MobileNetV2
-  uses its deepest map with cells at most 16 input pixels apart: the last one (stride 32) is 2x2 at 64 px,
-  and its padding draws every peak to the bottom right.
-- Grad-CAM (Selvaraju et al. 2017) weighs each channel by its mean gradient, relu(sum_c mean(G_c) A_c). The
-  small CNN uses it on its 14x14 map (stride 2): on its last 7x7 map, and with LayerCAM, the map lags the garment.
+  uses its deepest map with cells at most 16 input pixels apart.
+- Grad-CAM (Selvaraju et al. 2017) weighs each channel by its mean gradient, relu(sum_c mean(G_c) A_c): the
+  small CNN, on its 14x14 map (stride 2).
 - Occlusion (Zeiler & Fergus 2014) sets squares of the 28x28 image to the background, one at a time, and
   credits each pixel with the mean drop of the class's probability over the squares that hid it. It asks the
-  model alone, with no map inside it: the ViT uses it, as neither gradient method on its token grid nor
-  attention rollout follows the garment.
+  model alone, with no map inside it: the ViT.
 The gradient methods run the classifier in parts (preprocessing, backbone up to the map, the rest), so the
 gradient is taken with respect to those features, with the running backend's own autodiff.
 """

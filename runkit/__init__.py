@@ -1,4 +1,7 @@
-"""What every script shares: one-line errors, the command line, a run's files and the machine it ran on."""
+"""What every script shares, below the packages and importing none of them: how a script runs and ends
+(`cli`: one line for an error the user can fix, `errors`), a run's files written atomically (`files`), its
+history read without Keras (`history`), Keras imported with TensorFlow's start-up lines silenced
+(`frameworks`), and the machine a number was measured on (`machine`)."""
 
 import os
 
