@@ -94,6 +94,20 @@ class Crash(BaseException):
 
 
 @pytest.mark.slow
+def test_an_epoch_is_recorded_only_after_its_weights_are_written(tmp_path, monkeypatch):
+    """A kill just before the record: the best weights and the resume state are on disk already."""
+    def crash(self, epoch, logs=None):
+        raise Crash
+
+    monkeypatch.setattr(RecordEpoch, "on_epoch_end", crash)
+    with pytest.raises(Crash):
+        train.main(as_argv(tiny_run(tmp_path)))
+    files = RunFiles(tmp_path / "artifacts")
+    assert files.best_weights.exists() and (files.backup / "frozen-1.weights.h5").exists()
+    assert not files.history.exists()  # nothing recorded yet
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("phase, epoch", [("frozen", 0), ("finetune", 2)])  # the last epoch of each phase
 def test_a_crash_just_after_a_phase_ends_resumes_to_the_uninterrupted_result(trained_run, tmp_path, monkeypatch,
                                                                              capsys, phase, epoch):
