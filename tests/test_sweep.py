@@ -104,3 +104,18 @@ def test_the_device_call_distills_three_teachers_into_a_student_of_another_seed(
     assert (metrics["config"]["seed"], metrics["config"]["split_seed"]) == (7, 42)
     for teacher in teachers:
         assert json.loads((Path(teacher) / "config.json").read_text())["split_seed"] == 42
+
+
+def test_the_sweep_itself_imports_no_framework(tmp_path):
+    """Its runs import Keras in processes of their own; the sweep starts, tables and stops them without it."""
+    code = f"""
+import runpy, sys
+sys.argv = ["bench.sweep", "--grid", "seed=1", "--out", {str(tmp_path / "sweep")!r}, "--budget_minutes", "0.001",
+            "--", *{shared(tmp_path)!r}]
+try:
+    runpy.run_module("bench.sweep", run_name="__main__")
+finally:
+    print("frameworks imported:", [name for name in ("tensorflow", "keras", "jax") if name in sys.modules])
+"""
+    result = run_script("-c", [code])
+    assert "| seed-1 | cut short |" in result.stdout and "frameworks imported: []" in result.stdout
