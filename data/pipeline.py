@@ -67,9 +67,11 @@ class ShuffledBatches:
             return
         self.epoch = tf.Variable(0, dtype="int64", trainable=False)
         orders, images, labels = (tf.constant(a) for a in (self.orders, images, labels))
+        # Plain tensor ops: not converted by AutoGraph, which would leave its generated files in the temp folder.
+        plain = tf.autograph.experimental.do_not_convert
         ds = tf.data.Dataset.from_tensors(0).flat_map(
-            lambda _: tf.data.Dataset.from_tensor_slices(tf.gather(orders, self.epoch)))
-        ds = ds.batch(batch_size).map(lambda rows: (tf.gather(images, rows), tf.gather(labels, rows)))
+            plain(lambda _: tf.data.Dataset.from_tensor_slices(tf.gather(orders, self.epoch))))
+        ds = ds.batch(batch_size).map(plain(lambda rows: (tf.gather(images, rows), tf.gather(labels, rows))))
         ds = ds.apply(tf.data.experimental.assert_cardinality(math.ceil(len(images) / batch_size)))  # for Keras
         # Arrays in memory have no files to shard by: in a multi-worker run each worker keeps every n-th batch
         # of the same seeded order (tf.distribute would otherwise try FILE sharding first and warn).

@@ -113,7 +113,8 @@ def test_two_workers_train_only_the_chief_writes_and_a_lost_worker_resumes(tmp_p
     assert max(history["lr_per_step"]["finetune"]) == pytest.approx(2 * defaults.clr_max * defaults.finetune_lr_scale,
                                                                     rel=1e-6)
     assert (ROOT / overrides["artifacts_dir"] / "best.weights.h5").is_file()
-    assert not any(scratch.iterdir()), "worker 1 removes its scratch copy when the run is complete"
+    left = list(scratch.rglob("*"))
+    assert not left, f"worker 1 removes its scratch copy when the run is complete: {left}"
 
 
 def test_multi_worker_without_tf_config_says_what_is_missing(monkeypatch):
