@@ -10,14 +10,19 @@ import difflib
 import typing
 from dataclasses import dataclass
 
+from data.datasets import DATASETS
 from runkit.errors import UserError
 from runkit.files import RunFiles, read_json
 
 
 @dataclass
 class Config:
-    # --- data ---
-    data_dir: str | None = None  # folder with the four IDX .gz files; None: $FASHION_MNIST_DIR, Debian, download
+    # --- data (docs/datasets.md) ---
+    dataset: str = "fashion_mnist"  # fashion_mnist, mnist, cifar10, cifar100, or folder (a subfolder per class)
+    data_dir: str | None = None  # where it is (folder: required); None: $FASHION_MNIST_DIR or $MNIST_DIR, else download
+    stored_size: int | None = None  # folder: side its pictures are fitted to once; None: their own if one square
+    # size up to 128, else 64
+    test_fraction: float = 0.15  # folder without test/: stratified share held out once as the test set (seed 0)
     val_fraction: float = 0.1  # stratified share of the training set held out for validation
     split_seed: int | None = None  # seed of that split; None: seed (set it to hold out the same images over seeds)
     # --- model ---
@@ -99,7 +104,7 @@ ARCHITECTURE_FIELDS = ("architecture", "image_size", "alpha", "cnn_filters", "vi
 NON_TRAINING_FIELDS = ("data_dir", "compilation_cache", "tta_flip", "artifacts_dir", "visualizations_dir",
                        "exports_dir", "results_file")
 # Fields that choose which images a run trained on and which it held out: the later scripts keep the run's own.
-SPLIT_FIELDS = ("seed", "split_seed", "val_fraction")
+SPLIT_FIELDS = ("dataset", "stored_size", "test_fraction", "seed", "split_seed", "val_fraction")
 
 # The names each choice accepts, kept here only: models/<architecture>.py builds each backbone, and
 # the optimizers are Keras' own of these names.
@@ -113,6 +118,9 @@ PRECISIONS = ("off", "mixed_bfloat16", "mixed_float16")
 def validate(cfg: Config) -> Config:
     """Reject impossible values with the field name and the allowed range."""
     checks = [
+        ("dataset", cfg.dataset in DATASETS, f"must be one of {', '.join(DATASETS)}"),
+        ("stored_size", cfg.stored_size is None or cfg.stored_size >= 8, "must be >= 8 (pixels) or none"),
+        ("test_fraction", 0 < cfg.test_fraction < 1, "must be in (0, 1)"),
         ("val_fraction", 0 < cfg.val_fraction < 1, "must be in (0, 1)"),
         ("architecture", cfg.architecture in ARCHITECTURES, f"must be one of {', '.join(ARCHITECTURES)}"),
         ("image_size", cfg.image_size >= 32 or cfg.architecture != "mobilenet_v2",

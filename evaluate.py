@@ -9,7 +9,7 @@ import datetime
 import numpy as np
 
 from config import Config, trained_run_config
-from data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
+from data.datasets import dataset_record, load_run_dataset
 from data.pipeline import make_dataset, split_of_run
 from evaluation.metrics import calibration_report, evaluate_classifier
 from models.classifier import load_trained_classifier, with_flip_averaging
@@ -23,36 +23,39 @@ def main(argv: list[str]) -> None:
     cfg = trained_run_config(argv)
     files = RunFiles(cfg.artifacts_dir)
     history = read_json(files.history, "train.py", keys=("epochs", "completed", "run"))
-    ((images, labels), (x_test, y_test)), source = load_fashion_mnist(cfg.data_dir)
-    _, (x_val, y_val) = split_of_run(images, labels, cfg)  # the images training held out
+    data = load_run_dataset(cfg, files)
+    _, (x_val, y_val) = split_of_run(*data.train, cfg)  # the images training held out
 
-    metrics, probs = test_metrics(cfg, files, x_test, y_test, x_val, y_val)
-    metrics.update(run_record(cfg, history, source))
+    metrics, probs = test_metrics(cfg, files, data, x_val, y_val)
+    metrics.update(run_record(cfg, history, data))
     write_json(files.metrics, metrics)
     with atomic_path(files.predictions) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, probs=probs, labels=y_test)
+        np.savez_compressed(f, probs=probs, labels=data.test[1])
     append_result(cfg.results_file, results_row(metrics, history))
     report(metrics, files, cfg.results_file, history["completed"])
 
 
-def test_metrics(cfg, files: RunFiles, x_test, y_test, x_val, y_val) -> tuple[dict, np.ndarray]:
-    """The metrics of the view the config reports (flip-averaged or single), the other view's accuracy, and the
-    calibration with a temperature fitted on the validation split (never on the test set); the test
-    probabilities."""
-    single_view = load_trained_classifier(dataclasses.replace(cfg, tta_flip=False), files.best_weights)
-    views = {"single_view": single_view, "flip_averaged": with_flip_averaging(single_view)}
-    chosen, other = ("flip_averaged", "single_view") if cfg.tta_flip else ("single_view", "flip_averaged")
+def test_metrics(cfg, files: RunFiles, data, x_val, y_val) -> tuple[dict, np.ndarray]:
+    """The metrics of the view the config reports (flip-averaged or single; single where a mirror image changes the
+    data set's labels), the other view's accuracy where it has one, and the calibration with a temperature fitted
+    on the validation split (never on the test set); the test probabilities."""
+    x_test, y_test = data.test
+    single_view = load_trained_classifier(dataclasses.replace(cfg, tta_flip=False), files.best_weights, data.spec)
+    views = {"single_view": single_view}
+    if data.spec.mirror_keeps_label:
+        views["flip_averaged"] = with_flip_averaging(single_view)
+    chosen = "flip_averaged" if cfg.tta_flip and "flip_averaged" in views else "single_view"
     test_ds = make_dataset(x_test, y_test, cfg.batch_size)
-    metrics, probs = evaluate_classifier(views[chosen], test_ds, y_test, CLASS_NAMES)
-    other_probs = views[other].predict(test_ds, verbose=0)
-    metrics["test_accuracy_by_view"] = {chosen: metrics["test_accuracy"],
-                                        other: float(np.mean(other_probs.argmax(axis=1) == y_test))}
+    metrics, probs = evaluate_classifier(views[chosen], test_ds, y_test, data.spec.class_names)
+    metrics["test_accuracy_by_view"] = {
+        view: metrics["test_accuracy"] if view == chosen else
+        float(np.mean(model.predict(test_ds, verbose=0).argmax(axis=1) == y_test)) for view, model in views.items()}
     val_probs = views[chosen].predict(make_dataset(x_val, y_val, cfg.batch_size), verbose=0)
     metrics["calibration"] = calibration_report(val_probs, y_val, probs, y_test)
     return metrics, probs
 
 
-def run_record(cfg, history: dict, source: str) -> dict:
+def run_record(cfg, history: dict, data) -> dict:
     """What metrics.json keeps of the run: its training, config, data and machines."""
     return {
         "best_val_accuracy": best_val_accuracy(history),
@@ -61,7 +64,8 @@ def run_record(cfg, history: dict, source: str) -> dict:
         "train_command": history["run"]["command"],
         "teachers": history["run"].get("teachers", []),  # a distilled student's cost includes their training
         "config": dataclasses.asdict(cfg),
-        "data_source": source,
+        "dataset": dataset_record(data),
+        "data_source": data.source,
         "machine": machine_info(),
     }
 
@@ -71,6 +75,7 @@ def results_row(metrics: dict, history: dict) -> dict:
     defaults = dataclasses.asdict(Config())
     return {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "dataset": metrics["config"]["dataset"],
         "run": history["run"]["command"],
         "changed_config": " ".join(f"{k}={v}" for k, v in metrics["config"].items() if defaults[k] != v),
         "val_accuracy": f"{metrics['best_val_accuracy']:.4f}",
@@ -83,9 +88,9 @@ def results_row(metrics: dict, history: dict) -> dict:
 def report(metrics: dict, files: RunFiles, results_file: str, completed: bool) -> None:
     print(metrics["report_text"])
     by_view = metrics["test_accuracy_by_view"]
+    views = ", ".join(f"{view.replace('_', ' ')} {accuracy:.4f}" for view, accuracy in by_view.items())
     print(f"test accuracy {metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f} on "
-          f"{metrics['test_images']} images (flip-averaged {by_view['flip_averaged']:.4f}, single view "
-          f"{by_view['single_view']:.4f}; best validation accuracy {metrics['best_val_accuracy']:.4f})")
+          f"{metrics['test_images']} images ({views}; best validation accuracy {metrics['best_val_accuracy']:.4f})")
     calibration = metrics["calibration"]
     print(f"expected calibration error {calibration['ece']:.4f}; {calibration['ece_scaled']:.4f} with temperature "
           f"{calibration['temperature']:.3f} fitted on the validation split")

@@ -1,18 +1,19 @@
-"""Export the trained classifier: `python export_model.py` writes exports/fashion_mnist_model.h5 and more.
+"""Export the trained classifier: `python export_model.py` writes exports/<dataset>_model.h5 and more.
 
-The exported model takes raw 28x28x1 pixels (0-255, black background) and returns 10 softmax
-probabilities in the order of data.CLASS_NAMES. It has no augmentation layers and loads with
+The exported model takes the data set's raw pixels (Fashion-MNIST's: 28x28x1, 0-255, black background) and
+returns one softmax probability per class. It has no augmentation layers and loads with
 `keras.models.load_model(path)`; the script reloads it and checks its predictions before keeping it.
 Beside it: the native .keras file, a TensorFlow SavedModel, an ONNX file and TFLite float16 and int8
-models, each checked on the test set (size, accuracy, agreement with Keras, one-image latency) in
-exports.json, and MODEL_CARD.md, which says what the model is for and how well it does (needs evaluate.py).
+models, each checked on the test set (size, accuracy, agreement with Keras, one-image latency), and
+exports.json, the contract predict.py and demo.py read: the class names in output order, the input shape and
+how a picture is converted. MODEL_CARD.md says what the model is for and how well it does (needs evaluate.py).
 """
 
 import dataclasses
 from pathlib import Path
 
 from config import trained_run_config
-from data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
+from data.datasets import dataset_record, load_run_dataset
 from inference.export import export_checked
 from inference.portable import export_all
 from models.classifier import architecture_module, load_trained_classifier
@@ -28,23 +29,28 @@ def main(argv: list[str]) -> None:
     cfg = trained_run_config(argv)
     files = RunFiles(cfg.artifacts_dir)
     history = read_json(files.history, "train.py", keys=("epochs", "run"))
-    classifier = load_trained_classifier(cfg, files.best_weights)
-    metrics = read_json(files.metrics, "evaluate.py", keys=("test_accuracy_by_view", "calibration", "per_class"))
-    ((images, _), (x_test, y_test)), _ = load_fashion_mnist(cfg.data_dir)
-    x_test = x_test[..., None]
+    metrics = read_json(files.metrics, "evaluate.py",
+                        keys=("test_accuracy_by_view", "calibration", "per_class", "dataset"))
+    data = load_run_dataset(cfg, files)
+    classifier = load_trained_classifier(cfg, files.best_weights, data.spec)
+    (images, _), (x_test, y_test) = data.train, data.test
 
     folder = Path(cfg.exports_dir)
-    path = folder / "fashion_mnist_model.h5"
+    stem = f"{data.spec.name}_model"
+    path = folder / f"{stem}.h5"
     max_diff = export_checked(classifier, path, x_test[:CHECK_IMAGES])
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); reloaded, it matches the trained model on "
           f"{CHECK_IMAGES} test images (max probability difference {max_diff:.1e})")
-    print(f"input: raw 28x28x1 pixels 0-255; output: probabilities of {', '.join(CLASS_NAMES)}")
+    names = data.spec.class_names
+    print(f"input: raw {'x'.join(map(str, data.spec.input_shape))} pixels 0-255; output: probabilities of "
+          f"{', '.join(names) if len(names) <= 20 else f'{len(names)} classes'}")
 
     print("portable exports, each checked on the test set ...", flush=True)
     float_layers = architecture_module(cfg.architecture).INT8_FLOAT_LAYERS
-    rows = export_all(classifier, folder, images[..., None], x_test, y_test, float_layers)
-    write_json(folder / "exports.json", {"exports": rows, "int8_float_layers": list(float_layers),
-                                         "machine": machine_info(), "config": dataclasses.asdict(cfg)})
+    rows = export_all(classifier, folder, stem, images, x_test, y_test, float_layers)
+    write_json(folder / "exports.json", {"model": path.name, "dataset": dataset_record(data), "exports": rows,
+                                         "int8_float_layers": list(float_layers), "machine": machine_info(),
+                                         "config": dataclasses.asdict(cfg)})
     print(f"{'format':20} {'MB':>6} {'test acc':>9} {'agrees':>8} {'1 image ms':>11}")
     for r in rows:
         size = "" if r["size_mb"] is None else f"{r['size_mb']:.2f}"

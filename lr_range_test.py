@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 
 from config import new_run_config
-from data.fashion_mnist import load_fashion_mnist
+from data.datasets import load_dataset
 from data.pipeline import ShuffledBatches, split_of_run
 from models.classifier import build_model, is_transfer_learning, unfreeze_base
 from models.lr_range import LRRangeTest, suggest_bounds
@@ -24,9 +24,9 @@ START_LR, END_LR, STEPS = 1e-6, 1.0, 300
 
 def main(argv: list[str]) -> None:
     cfg = new_run_config(argv)
-    ((images, labels), _), source = load_fashion_mnist(cfg.data_dir)
-    (x_train, y_train), _ = split_of_run(images, labels, cfg)
-    model = build_model(cfg)
+    data = load_dataset(cfg)
+    (x_train, y_train), _ = split_of_run(*data.train, cfg)
+    model = build_model(cfg, data.spec)
     unfreeze_base(model, cfg.finetune_layers, is_transfer_learning(cfg))  # the phase that takes most of the training
     sweep = LRRangeTest(START_LR, END_LR, STEPS)
     compile_for_training(model, cfg, sweep.schedule)
@@ -41,7 +41,7 @@ def main(argv: list[str]) -> None:
         "suggested_phase2_lr": [low, high],
         "suggested_clr_min": low / cfg.finetune_lr_scale, "suggested_clr_max": high / cfg.finetune_lr_scale,
         "config": dataclasses.asdict(cfg),
-        "data_source": source, "machine": machine_info(),
+        "data_source": data.source, "machine": machine_info(),
     })
     plots.plot_lr_range_test(lrs, sweep.smoothed, low, high, Path(cfg.visualizations_dir) / "lr_range_test.png")
     scale = cfg.finetune_lr_scale  # phase 2 runs at clr_* x finetune_lr_scale

@@ -4,9 +4,11 @@
     python predict.py photos/*.jpg --top_k 1 --json  # machine-readable output
     python predict.py shirt.jpg --model exports/fashion_mnist_model.onnx   # through ONNX Runtime
 
-Any size, colour or grayscale, garment light-on-dark or dark-on-light: each file is converted like the
-training data (grayscale, the data set's polarity, fitted into 28x28). A file that is not an image gets
-one line on stderr and the others are still classified; the exit status is then 1.
+Any export serves: the exports.json beside it names its classes and how a picture is converted. Any size,
+colour or grayscale: for the MNISTs each file is converted like their training data (grayscale, the data set's
+polarity, fitted into 28x28); for other data sets its largest centred square is resized to the model's input.
+A file that is not an image gets one line on stderr and the others are still classified; the exit status is
+then 1.
 """
 
 import argparse
@@ -17,36 +19,36 @@ from pathlib import Path
 
 import numpy as np
 
-from data.fashion_mnist import CLASS_NAMES
-from data.images import load_image
-from inference.runtime import model_runner, runtime_of, top_classes
+from data.images import conversion_of, load_image
+from inference.runtime import DEFAULT_FOLDER, contract_of, default_model, model_runner, runtime_of, top_classes
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import require
 
-DEFAULT_MODEL = Path("exports/fashion_mnist_model.h5")
-
 
 def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(description="Classify image files with the exported Fashion-MNIST model.")
+    parser = argparse.ArgumentParser(description="Classify image files with an exported model.")
     parser.add_argument("images", nargs="+", type=Path)
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help=f"default: {DEFAULT_MODEL}")
-    parser.add_argument("--top_k", type=int, default=3, choices=range(1, len(CLASS_NAMES) + 1), metavar="K")
+    parser.add_argument("--model", type=Path, help=f"default: the .h5 export_model.py wrote into {DEFAULT_FOLDER}/")
+    parser.add_argument("--top_k", type=int, default=3, metavar="K", help="classes to show (default 3)")
     parser.add_argument("--json", action="store_true", help="one JSON list on stdout")
     args = parser.parse_args(argv)
+    if args.top_k < 1:
+        raise UserError(f"--top_k {args.top_k}: give 1 or more")
 
-    model = require(args.model, "export_model.py")
+    model = require(args.model or default_model(), "export_model.py")
+    spec = contract_of(model)
     print(f"running on {os.cpu_count()} CPU cores, {runtime_of(model)}", file=sys.stderr, flush=True)
-    loaded, results = {}, []
+    convert, loaded, results = conversion_of(spec), {}, []
     for path in args.images:
         try:
-            loaded[path] = load_image(path)
+            loaded[path] = load_image(path, convert=convert)
         except UserError as e:
             print(f"error: {e}", file=sys.stderr)
             results.append({"file": str(path), "error": str(e)})
     if loaded:
-        probs = model_runner(model)(np.stack(list(loaded.values()))[..., None])
-        results += [{"file": str(path), "top": top_classes(p, args.top_k)}
+        probs = model_runner(model, spec)(np.stack(list(loaded.values())))
+        results += [{"file": str(path), "top": top_classes(p, args.top_k, spec.class_names)}
                     for path, p in zip(loaded, probs, strict=True)]
 
     if args.json:

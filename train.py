@@ -1,4 +1,4 @@
-"""Train a classifier on Fashion-MNIST and save the run to the artifacts folder.
+"""Train a classifier on Fashion-MNIST (or --dataset mnist / cifar10 / folder) and save the run to the artifacts folder.
 
 MobileNetV2 (the default) trains in two phases: the head on a frozen ImageNet base, then fine-tuning.
 The CNN and ViT train from scratch: their epochs are all phase 2.
@@ -7,6 +7,7 @@ The CNN and ViT train from scratch: their epochs are all phase 2.
     python train.py --preset quick       # for a laptop CPU
     python train.py --preset cnn         # the small CNN baseline (or --preset vit)
     python train.py --image_size 64      # any config field; --fresh replaces the run in artifacts_dir
+    python train.py --dataset folder --data_dir pictures/   # your own: one subfolder per class
     python train.py --strategy mirrored  # all local GPUs (multi_worker: many machines, docs/scaling.md)
 
 An interrupted run resumes from its last finished epoch when the same command is run again, and ends as the
@@ -20,7 +21,7 @@ import sys
 import time
 
 from config import new_run_config
-from data.fashion_mnist import load_fashion_mnist
+from data.datasets import check_trained_on, dataset_record, load_dataset
 from data.pipeline import ShuffledBatches, make_dataset, split_of_run
 from models.classifier import build_model, classifier_of
 from models.distillation import distillation_targets, teacher_configs, teachers_record
@@ -28,7 +29,7 @@ from models.distribute import describe_worker_failure, make_distribution, run_fi
 from models.training import start_or_resume, train_two_phases, training_precision, use_compilation_cache
 from runkit import cli
 from runkit.errors import UserError
-from runkit.files import exclusive_use
+from runkit.files import exclusive_use, write_json
 from runkit.history import best_val_accuracy, training_minutes
 from runkit.machine import machine_info
 
@@ -40,24 +41,28 @@ def main(argv: list[str]) -> None:
     files = run_files(cfg.artifacts_dir, distribution)
 
     teachers = teacher_configs(cfg)
-    ((images, labels), _), source = load_fashion_mnist(cfg.data_dir)
-    (x_train, y_train), (x_val, y_val) = split_of_run(images, labels, cfg)
+    data = load_dataset(cfg)
+    (x_train, y_train), (x_val, y_val) = split_of_run(*data.train, cfg)
     global_batch = cfg.batch_size * distribution.replicas
 
     use_compilation_cache(cfg.compilation_cache)
     with exclusive_use(files.root):  # one training per folder, taken before the teachers' work
         history = start_or_resume(files, dataclasses.asdict(cfg), math.ceil(len(x_train) / global_batch), fresh)
+        if history["epochs"]:  # a resumed run: on the pictures it started on
+            check_trained_on(files, data)
+        write_json(files.dataset, dataset_record(data))
         if teachers:  # knowledge distillation: the targets become probability vectors
             y_train, y_val = distillation_targets(teachers, x_train, y_train, y_val, cfg.distill_weight,
                                                   cache=files.teacher_probabilities)
         train_data = ShuffledBatches(x_train, y_train, global_batch, cfg.seed, cfg.frozen_epochs + cfg.finetune_epochs)
         val_ds = make_dataset(x_val, y_val, global_batch)
-        print(f"data: {len(x_train)} train / {len(x_val)} validation images from {source}", flush=True)
+        print(f"data: {data.spec.name}, {len(data.spec.class_names)} classes, {len(x_train)} train / {len(x_val)} "
+              f"validation images {'x'.join(map(str, data.spec.input_shape))} from {data.source}", flush=True)
         started = time.monotonic()
         try:
             with distribution.scope(), training_precision(cfg.mixed_precision):
-                model = build_model(cfg)
-                history["run"] = {"command": " ".join(["python", *sys.argv]), "data_source": source,
+                model = build_model(cfg, data.spec)
+                history["run"] = {"command": " ".join(["python", *sys.argv]), "data_source": data.source,
                                   "machine": machine_info(), "train_images": len(x_train),
                                   "parameters": classifier_of(model).count_params(),
                                   "distribution": distribution.record(cfg), "teachers": teachers_record(teachers)}

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from config import new_run_config
-from data.fashion_mnist import load_fashion_mnist
+from data.datasets import load_dataset
 from data.pipeline import ShuffledBatches, split_of_run
 from inference.portable import latencies_ms
 from models.classifier import build_model, classifier_of, classifier_parts, is_transfer_learning, unfreeze_base
@@ -63,15 +63,15 @@ class BatchClock(keras.callbacks.Callback):
 
 def training_throughput(cfg, feed: str, steps: int, repeats: int, warmup: int) -> dict:
     """Images/s of the fine-tuning step over `repeats` windows of `steps` batches, after `warmup` batches."""
-    ((images, labels), _), _ = load_fashion_mnist(cfg.data_dir)
-    (x_train, y_train), _ = split_of_run(images, labels, cfg)
-    model = build_model(cfg)
+    data = load_dataset(cfg)
+    (x_train, y_train), _ = split_of_run(*data.train, cfg)
+    model = build_model(cfg, data.spec)
     unfreeze_base(model, 0, is_transfer_learning(cfg))
     if feed == "pipeline":
         dataset = ShuffledBatches(x_train, y_train, cfg.batch_size, cfg.seed).dataset.repeat()
     else:  # the same base and head fed with one batch already upsampled to the base's input
         to_base_input, base, head = classifier_parts(classifier_of(model))
-        batch = to_base_input.predict(x_train[:cfg.batch_size, ..., None], verbose=0)
+        batch = to_base_input.predict(x_train[:cfg.batch_size], verbose=0)
         inputs = keras.Input(batch.shape[1:])
         x = base(inputs)
         for layer in head:
@@ -84,7 +84,7 @@ def training_throughput(cfg, feed: str, steps: int, repeats: int, warmup: int) -
     model.fit(dataset, steps_per_epoch=warmup + steps * repeats, epochs=1, verbose=0, callbacks=[clock])
     stamps = np.array(clock.stamps[warmup - 1:])  # from the end of the last warm-up batch
     rates = [steps * cfg.batch_size / (stamps[(i + 1) * steps] - stamps[i * steps]) for i in range(repeats)]
-    return {"images_per_s": spread(rates), "peak_rss_mb": peak_rss_mb(), "dataset_images": len(images)}
+    return {"images_per_s": spread(rates), "peak_rss_mb": peak_rss_mb(), "dataset_images": len(data.train[1])}
 
 
 def inference(path: Path, repeats: int) -> dict:
@@ -94,7 +94,8 @@ def inference(path: Path, repeats: int) -> dict:
     (what a TensorFlow server runs: no Keras data handling per call).
     """
     model = keras.models.load_model(path, compile=False)
-    images = np.random.default_rng(0).integers(0, 256, (BATCH_FOR_THROUGHPUT, 28, 28, 1)).astype("float32")
+    shape = model.input.shape[1:]
+    images = np.random.default_rng(0).integers(0, 256, (BATCH_FOR_THROUGHPUT, *shape)).astype("float32")
     one = images[:1]
     serve = tf.function(lambda x: model(x, training=False))
     keras_ms = latencies_ms(model.predict_on_batch, one, 20 * repeats)

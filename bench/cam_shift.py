@@ -18,10 +18,11 @@ import dataclasses
 import numpy as np
 
 from config import trained_run_config
-from data.fashion_mnist import load_fashion_mnist
+from data.idx import load_idx_dataset
 from evaluation.cam import activation_maps, map_method, map_side
 from models.classifier import load_trained_classifier
 from runkit import cli
+from runkit.errors import UserError
 from runkit.files import RunFiles, write_json
 from runkit.machine import machine_info
 
@@ -84,7 +85,10 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--out", help="write the result as JSON here")
     args, overrides = parser.parse_known_args(argv)
     cfg = dataclasses.replace(trained_run_config(overrides), tta_flip=False)  # one view: one map
-    (_, (images, labels)), _ = load_fashion_mnist(cfg.data_dir)
+    if cfg.dataset != "fashion_mnist":
+        raise UserError(f"bench.cam_shift measures Fashion-MNIST runs; {cfg.artifacts_dir} trained on {cfg.dataset}")
+    (_, (images, labels)), _ = load_idx_dataset("fashion_mnist", cfg.data_dir)
+    images = images[..., 0]  # (n, 28, 28): moved sideways
     keep = room_to_move(images)
     images, labels = images[keep][:args.count], labels[keep][:args.count]
     classifier = load_trained_classifier(cfg, RunFiles(cfg.artifacts_dir).best_weights)

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
+from data.datasets import FASHION_MNIST_CLASSES
+from data.idx import load_idx_dataset
 from data.images import load_image
 from inference.runtime import model_runner
 from runkit import cli
@@ -24,10 +25,12 @@ from runkit.files import require, write_json
 from runkit.machine import machine_info
 
 
-def render_photo(image: np.ndarray, rng: np.random.Generator) -> bytes:
-    """A 28x28 stored image (light garment on black) as the JPEG bytes of a photo of it."""
-    height, width = (480, 640) if rng.random() < 0.5 else (640, 480)
-    side = int(rng.integers(160, min(height, width) - 40))  # the garment's longest edge, in pixels
+def render_photo(image: np.ndarray, rng: np.random.Generator, canvas: tuple[int, int] | None = None) -> bytes:
+    """A 28x28 stored image (light garment on black) as the JPEG bytes of a photo of it: on a canvas of
+    (height, width) pixels, or 480x640 either way round."""
+    height, width = canvas or ((480, 640) if rng.random() < 0.5 else (640, 480))
+    short = min(height, width)
+    side = int(rng.integers(short // 3, short - short // 12))  # the garment's longest edge, in pixels
     garment = np.asarray(Image.fromarray(image).resize((side, side), Image.Resampling.BICUBIC), np.float32) / 255
     rows, cols = np.mgrid[0:height, 0:width] / max(height, width)
     canvas = rng.uniform(170, 235) + rng.uniform(-12, 12) * (rows - 0.5) + rng.uniform(-12, 12) * (cols - 0.5)
@@ -36,7 +39,7 @@ def render_photo(image: np.ndarray, rng: np.random.Generator) -> bytes:
     canvas[top:top + side, left:left + side] = patch * (1 - garment) + rng.uniform(10, 60) * garment  # ink on paper
     colour = canvas[..., None] * rng.uniform(0.9, 1.1, 3) + rng.normal(0, rng.uniform(2, 6), (height, width, 3))
     photo = Image.fromarray(np.clip(colour, 0, 255).astype(np.uint8)).filter(
-        ImageFilter.GaussianBlur(rng.uniform(0.5, 1.5)))
+        ImageFilter.GaussianBlur(rng.uniform(0.5, 1.5) * min(1.0, short / 240)))
     buffer = io.BytesIO()
     photo.save(buffer, "JPEG", quality=int(rng.integers(70, 93)))
     return buffer.getvalue()
@@ -50,7 +53,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="write the result as JSON here")
     args = parser.parse_args(argv)
-    (_, (images, labels)), _ = load_fashion_mnist(args.data_dir)
+    (_, (images, labels)), _ = load_idx_dataset("fashion_mnist", args.data_dir)
+    images = images[..., 0]
     images, labels = images[:args.count], labels[:args.count]
     predict = model_runner(require(args.model, "export_model.py"))
 
@@ -62,7 +66,7 @@ def main(argv: list[str]) -> None:
         "model": str(args.model), "count": len(labels), "seed": args.seed,
         "stored_accuracy": float((stored == labels).mean()), "photo_accuracy": float((seen == labels).mean()),
         "photo_accuracy_by_class": {name: float((seen[labels == c] == c).mean())
-                                    for c, name in enumerate(CLASS_NAMES)},
+                                    for c, name in enumerate(FASHION_MNIST_CLASSES)},
         "seconds": round(time.time() - start, 1), "machine": machine_info(),
     }
     print(f"{len(labels)} test images: {result['stored_accuracy']:.2%} as stored, "

@@ -14,10 +14,11 @@ import dataclasses
 import numpy as np
 
 from config import trained_run_config
-from data.fashion_mnist import load_fashion_mnist
+from data.idx import load_idx_dataset
 from data.pipeline import split_of_run
 from models.classifier import load_trained_classifier
 from runkit import cli
+from runkit.errors import UserError
 from runkit.files import RunFiles, write_json
 from runkit.machine import machine_info
 
@@ -57,7 +58,10 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--out", help="write the result as JSON here")
     args, overrides = parser.parse_known_args(argv)
     cfg = dataclasses.replace(trained_run_config(overrides), tta_flip=False)  # the views are made here
-    ((images, labels), test), _ = load_fashion_mnist(cfg.data_dir)
+    if cfg.dataset != "fashion_mnist":
+        raise UserError(f"bench.tta measures Fashion-MNIST runs; {cfg.artifacts_dir} trained on {cfg.dataset}")
+    ((images, labels), (x_test, y_test)), _ = load_idx_dataset("fashion_mnist", cfg.data_dir)
+    images, test = images[..., 0], (x_test[..., 0], y_test)  # (n, 28, 28): the views move and mirror them
     _, val = split_of_run(images, labels, cfg)
     classifier = load_trained_classifier(cfg, RunFiles(cfg.artifacts_dir).best_weights)
 

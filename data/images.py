@@ -1,4 +1,5 @@
-"""Turn any picture into what the model was trained on: 28x28 uint8, the garment light on black."""
+"""Turn any picture into what the model was trained on: for the MNISTs the data set's own recipe (28x28 uint8, the
+object light on black, fitted and centred), for other data sets a plain fit (centre crop to the aspect, resize)."""
 
 import warnings
 
@@ -105,9 +106,30 @@ def grayscale(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("L"), dtype=np.uint8)
 
 
-def load_image(source, name=None) -> np.ndarray:
-    """A picture file (a path or a binary file object) as a 28x28 Fashion-MNIST-like image, or a one-line
-    error naming it (`name`, or the path)."""
+def fitted(image: Image.Image, side: int, channels: int) -> np.ndarray:
+    """A picture as (side, side, channels) uint8: upright as its EXIF says, transparency over white, the largest
+    centred square cropped out and resized; a picture of that size as it is, pixel for pixel."""
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+    image = image.convert("L" if channels == 1 else "RGB")
+    if image.size != (side, side):
+        image = ImageOps.fit(image, (side, side), Image.Resampling.BICUBIC)
+    return np.asarray(image, np.uint8).reshape(side, side, channels)
+
+
+def conversion_of(spec) -> callable:
+    """The function from an open picture to the model's input that a data set's spec (data/datasets.py) names."""
+    if spec.conversion == "mnist":
+        return lambda image: to_fashion_mnist(image)[..., np.newaxis]
+    side, _, channels = spec.input_shape
+    return lambda image: fitted(image, side, channels)
+
+
+def load_image(source, name=None, convert=to_fashion_mnist) -> np.ndarray:
+    """A picture file (a path or a binary file object) converted by `convert` (by default into a 28x28
+    Fashion-MNIST-like image), or a one-line error naming it (`name`, or the path)."""
     name = source if name is None else name
     try:
         with warnings.catch_warnings():
@@ -117,7 +139,7 @@ def load_image(source, name=None) -> np.ndarray:
                     raise UserError(f"{name}: {image.width}x{image.height} pixels is over the {MAX_PIXELS:,} this "
                                     "accepts; shrink the picture first")
                 image.draft(image.mode, decode_size(image.size))  # JPEG only; others decode whole
-                return to_fashion_mnist(image)
+                return convert(image)
     except FileNotFoundError:
         raise UserError(f"{name}: no such file") from None
     except IsADirectoryError:

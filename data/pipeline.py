@@ -1,7 +1,7 @@
 """Train/validation split and the input pipelines that feed the model.
 
-The pipeline carries the raw 28x28x1 uint8 images (47 MB for the whole training set); the model
-itself upsamples each batch to image_size and makes three channels, so the upsampled data set is
+The pipeline carries the raw stored uint8 images (47 MB for Fashion-MNIST's training set); the model
+itself resizes each batch to image_size and makes three channels, so the upsampled data set is
 never materialised (60k x 224 x 224 x 3 float32 would be 36 GB).
 """
 
@@ -36,7 +36,7 @@ def split_of_run(images, labels, cfg):
 
 
 def make_dataset(images, labels, batch_size: int):
-    """Batches of (uint8 images (b, 28, 28, 1), labels) in the given order, for evaluation and validation.
+    """Batches of (uint8 images (b, height, width, channels), labels) in the given order, for evaluation and validation.
 
     `batch_size` is the global batch: under a tf.distribute strategy it is split over the replicas.
     A tf.data pipeline where TensorFlow is installed, else the same batches from `ArrayBatches`.
@@ -59,7 +59,9 @@ class ShuffledBatches:
     """
 
     def __init__(self, images, labels, batch_size: int, seed: int | None, epochs: int = 1):
-        images, labels = np.asarray(images)[..., np.newaxis], np.asarray(labels)
+        images, labels = np.asarray(images), np.asarray(labels)
+        if images.ndim == 3:  # (n, height, width): one grey channel
+            images = images[..., np.newaxis]
         count = np.arange(len(images), dtype="int32")
         self.orders = np.stack([count if seed is None else epoch_order(len(images), seed, e) for e in range(epochs)])
         if tf is None:

@@ -7,7 +7,7 @@ the measurements and why are in docs/explanations.md):
   uses its deepest map with cells at most 16 input pixels apart.
 - Grad-CAM (Selvaraju et al. 2017) weighs each channel by its mean gradient, relu(sum_c mean(G_c) A_c): the
   small CNN, on its 14x14 map (stride 2).
-- Occlusion (Zeiler & Fergus 2014) sets squares of the 28x28 image to the background, one at a time, and
+- Occlusion (Zeiler & Fergus 2014) sets squares of the stored image to the background, one at a time, and
   credits each pixel with the mean drop of the class's probability over the squares that hid it. It asks the
   model alone, with no map inside it: the ViT.
 The gradient methods run the classifier in parts (preprocessing, backbone up to the map, the rest), so the
@@ -16,13 +16,18 @@ gradient is taken with respect to those features, with the running backend's own
 
 import numpy as np
 
-from models.classifier import BACKGROUND, backbone_of, classifier_parts
+from models.classifier import backbone_of, classifier_parts
 from runkit.frameworks import keras
 
 # (method, the map's largest stride in input pixels, None: the last map), by the backbone's name
 MAPS = {"mobilenetv2": ("layercam", 16), "cnn": ("gradcam", 2), "vit": ("occlusion", None)}
 METHOD_NAMES = {"layercam": "LayerCAM", "gradcam": "Grad-CAM", "occlusion": "Occlusion"}
-OCCLUSION_SQUARE, OCCLUSION_STEP = 8, 2  # pixels of the 28x28 image
+OCCLUSION_SIDES = 4, 14  # a square is 4 steps wide; 14 steps span the stored image (28 px: 8 px squares, 2 apart)
+
+
+def occlusion_step(side: int) -> int:
+    """Pixels between the squares occlusion hides, for an image `side` pixels wide."""
+    return max(1, side // OCCLUSION_SIDES[1])
 
 
 def map_method(classifier: keras.Model) -> tuple[str, int | None]:
@@ -31,31 +36,33 @@ def map_method(classifier: keras.Model) -> tuple[str, int | None]:
 
 
 def map_side(classifier: keras.Model, method: str, max_stride: int | None) -> int:
-    """Cells along a side of the map `method` draws (occlusion's are OCCLUSION_STEP pixels of the 28x28 image)."""
+    """Cells along a side of the map `method` draws (occlusion's are `occlusion_step` pixels of the stored image)."""
     if method == "occlusion":
-        return classifier.input.shape[1] // OCCLUSION_STEP
+        return classifier.input.shape[1] // occlusion_step(classifier.input.shape[1])
     return split_at_map(backbone_of(classifier), max_stride)[0].output.shape[1]
 
 
 def activation_maps(classifier: keras.Model, images, class_index=None, method: str | None = None,
-                    max_stride: int | None = None) -> np.ndarray:
+                    max_stride: int | None = None, background: float = 0.0) -> np.ndarray:
     """Heatmaps (n, image_size, image_size) in [0, 1] over the upsampled input (see `ActivationMaps`)."""
-    return ActivationMaps(classifier, method, max_stride)(images, class_index)
+    return ActivationMaps(classifier, method, max_stride, background)(images, class_index)
 
 
 class ActivationMaps:
     """The classifier cut into its parts once, for the maps of many calls (a server's requests).
 
     `method`: None for the backbone's own (`map_method`), else "layercam" or "gradcam", with `max_stride`
-    picking the feature map (None: the backbone's last map), or "occlusion".
+    picking the feature map (None: the backbone's last map), or "occlusion", which hides squares behind
+    `background` (the data set's: the MNISTs' black).
     """
 
-    def __init__(self, classifier: keras.Model, method: str | None = None, max_stride: int | None = None):
+    def __init__(self, classifier: keras.Model, method: str | None = None, max_stride: int | None = None,
+                 background: float = 0.0):
         if method is None:
             method, max_stride = map_method(classifier)
         if method not in METHOD_NAMES:
             raise ValueError(f"method={method!r}: choose one of {', '.join(METHOD_NAMES)}")
-        self.classifier, self.method = classifier, method
+        self.classifier, self.method, self.background = classifier, method, background
         self.preprocess, backbone, self.head = classifier_parts(classifier)
         self.early, self.rest = split_at_map(backbone, max_stride) if method != "occlusion" else (None, [])
 
@@ -63,7 +70,7 @@ class ActivationMaps:
         """`class_index`: one class for all images, one per image, or None for each image's predicted class."""
         images = np.asarray(images, "float32")
         if self.method == "occlusion":
-            maps = occlusion_map(self.classifier, images, class_index)
+            maps = occlusion_map(self.classifier, images, class_index, self.background)
         else:
             inputs = self.preprocess(images, training=False)
             maps = gradient_weighted_map(self.early, [*self.rest, *self.head], inputs, class_index, self.method)
@@ -95,21 +102,24 @@ def gradient_weighted_map(early: keras.Model, later: list, inputs, class_index, 
     return np.maximum((weights * features).sum(axis=-1), 0)
 
 
-def occlusion_map(classifier: keras.Model, images: np.ndarray, class_index, chunk: int = 32) -> np.ndarray:
-    """(n, 28, 28, 1) raw pixels -> (n, 28, 28): each pixel's mean drop of the class's probability when a square
-    over it is set to the background, never below 0. `chunk` images go through the classifier at a time, with
-    all their squares."""
+def occlusion_map(classifier: keras.Model, images: np.ndarray, class_index, background: float = 0.0,
+                  chunk: int = 32) -> np.ndarray:
+    """(n, side, side, channels) raw pixels -> (n, side, side): each pixel's mean drop of the class's probability
+    when a square over it is set to `background`, never below 0. `chunk` images go through the classifier at a
+    time, with all their squares."""
     side = images.shape[1]
-    starts = range(0, side - OCCLUSION_SQUARE + 1, OCCLUSION_STEP)
+    step = occlusion_step(side)
+    square_side = OCCLUSION_SIDES[0] * step
+    starts = range(0, side - square_side + 1, step)
     hidden = np.zeros((len(starts) ** 2, side, side), "float32")  # 1 where each square hides the image
     for square, (top, left) in enumerate((top, left) for top in starts for left in starts):
-        hidden[square, top:top + OCCLUSION_SQUARE, left:left + OCCLUSION_SQUARE] = 1
+        hidden[square, top:top + square_side, left:left + square_side] = 1
     probs = classifier.predict(images, verbose=0)
     wanted = probs.argmax(axis=1) if class_index is None else np.broadcast_to(class_index, len(images))
     drops = []  # (images, squares)
     for start in range(0, len(images), chunk):
         batch, mask = images[start:start + chunk], hidden[None, ..., None]
-        occluded = (batch[:, None] * (1 - mask) + BACKGROUND * mask).reshape(-1, *images.shape[1:])
+        occluded = (batch[:, None] * (1 - mask) + background * mask).reshape(-1, *images.shape[1:])
         scores = classifier.predict(occluded, batch_size=256, verbose=0).reshape(len(batch), len(hidden), -1)
         rows = np.arange(len(batch))
         drops.append(probs[start + rows, wanted[start + rows], None] - scores[rows, :, wanted[start + rows]])
@@ -157,6 +167,9 @@ def gradient(scalar_fn, x: np.ndarray) -> np.ndarray:
 
 
 def upsampled(images, size: int) -> np.ndarray:
-    """28x28 images resized bilinearly to size x size, as the model sees them (for drawing maps over)."""
-    resized = keras.ops.image.resize(np.asarray(images, "float32")[..., None], (size, size))
-    return keras.ops.convert_to_numpy(resized)[..., 0]
+    """Images (n, height, width[, channels]) resized bilinearly to size x size as the model sees them, uint8 (for
+    drawing maps over)."""
+    images = np.asarray(images, "float32")
+    grey = images.ndim == 3
+    resized = keras.ops.convert_to_numpy(keras.ops.image.resize(images[..., None] if grey else images, (size, size)))
+    return np.clip(resized[..., 0] if grey else resized, 0, 255).round().astype(np.uint8)

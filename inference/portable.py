@@ -21,23 +21,25 @@ REPRESENTATIVE_IMAGES = 300  # training images that calibrate the int8 ranges (n
 BATCH = 250  # images per prediction call when checking an export on the test set
 
 
-def export_all(classifier: keras.Model, folder, calibration_images, x_test, y_test,
+def export_all(classifier: keras.Model, folder, stem: str, calibration_images, x_test, y_test,
                int8_float_layers=()) -> list[dict]:
-    """Write the formats into `folder` and return one checked row per format (the Keras model first);
-    only .keras without TensorFlow.
+    """Write the formats into `folder` as `stem.keras`, `stem.onnx`, ... and return one checked row per format (the
+    Keras model first); only .keras without TensorFlow.
 
     `int8_float_layers`: name prefixes of the layers the int8 model keeps in float (the backbone says which).
     """
     folder = Path(folder)
     reference = classifier.predict(x_test, batch_size=256, verbose=0).argmax(axis=1)
-    rows = [row("keras (in memory)", None, reference, reference, y_test, single_image_ms(classifier.predict_on_batch))]
+    one = np.zeros((1, *x_test.shape[1:]), "float32")
+    rows = [row("keras (in memory)", None, reference, reference, y_test,
+                single_image_ms(classifier.predict_on_batch, one))]
 
-    path = folder / "fashion_mnist_model.keras"
+    path = folder / f"{stem}.keras"
     with atomic_path(path) as tmp:
         classifier.save(tmp)
     reloaded = keras.models.load_model(path, compile=False)
     rows.append(row(".keras", path, predict_in_batches(reloaded.predict_on_batch, x_test), reference, y_test,
-                    single_image_ms(reloaded.predict_on_batch)))
+                    single_image_ms(reloaded.predict_on_batch, one)))
     if tf is None:
         return rows
 
@@ -52,24 +54,24 @@ def export_all(classifier: keras.Model, folder, calibration_images, x_test, y_te
     def serve(x):
         return loaded.serve(tf.constant(x))
     rows.append(row("SavedModel", saved_model, predict_in_batches(serve, x_test), reference, y_test,
-                    single_image_ms(serve)))
+                    single_image_ms(serve, one)))
 
-    path = folder / "fashion_mnist_model.onnx"
+    path = folder / f"{stem}.onnx"
     with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # Keras' patch of tf2onnx asks numpy for `np.object`
         classifier.export(str(tmp), format="onnx", verbose=False)  # through tf2onnx
     onnx = onnx_runner(path)  # one session serves every batch size
-    rows.append(row("ONNX", path, predict_in_batches(onnx, x_test), reference, y_test, single_image_ms(onnx)))
+    rows.append(row("ONNX", path, predict_in_batches(onnx, x_test), reference, y_test, single_image_ms(onnx, one)))
 
     with native_output_silenced():  # the quantiser prints its settings from C++
         converted = {"float16": float16_model(saved_model),
                      "int8": int8_model(saved_model, calibration_images, int8_float_layers)}
     for name, model_bytes in converted.items():
-        path = folder / f"fashion_mnist_model_{name}.tflite"
+        path = folder / f"{stem}_{name}.tflite"
         with atomic_path(path) as tmp:
             tmp.write_bytes(model_bytes)
         rows.append(row(f"TFLite {name}", path, predict_in_batches(tflite_runner(path, BATCH), x_test), reference,
-                        y_test, single_image_ms(tflite_runner(path, batch=1))))
+                        y_test, single_image_ms(tflite_runner(path, batch=1), one)))
     return rows
 
 
@@ -128,7 +130,8 @@ def tflite_interpreter(**model):
 def tflite_runner(path, batch: int):
     """Probabilities from the TFLite file for batches of `batch` raw-pixel images."""
     interpreter = tflite_interpreter(model_path=str(path))
-    interpreter.resize_tensor_input(interpreter.get_input_details()[0]["index"], [batch, 28, 28, 1])
+    image_shape = list(interpreter.get_input_details()[0]["shape"][1:])
+    interpreter.resize_tensor_input(interpreter.get_input_details()[0]["index"], [batch, *image_shape])
     with native_output_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
         interpreter.allocate_tensors()
     input_index = interpreter.get_input_details()[0]["index"]
@@ -160,9 +163,9 @@ def latencies_ms(predict, batch, calls: int) -> list[float]:
     return times
 
 
-def single_image_ms(predict, calls: int = 50) -> float:
-    """Median wall time of one prediction on one image."""
-    return float(np.median(latencies_ms(predict, np.zeros((1, 28, 28, 1), "float32"), calls)))
+def single_image_ms(predict, image: np.ndarray, calls: int = 50) -> float:
+    """Median wall time of one prediction on one image (a batch of one)."""
+    return float(np.median(latencies_ms(predict, image, calls)))
 
 
 def row(name, path, predicted, reference, labels, latency_ms) -> dict:

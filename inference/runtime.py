@@ -7,21 +7,52 @@ from pathlib import Path
 
 import numpy as np
 
-from data.fashion_mnist import CLASS_NAMES
+from data.datasets import FASHION_MNIST, DataSpec
 from runkit.errors import UserError
+from runkit.files import read_json
+
+DEFAULT_FOLDER = Path("exports")
 
 
-def top_classes(probs: np.ndarray, k: int) -> list[dict]:
+def default_model(folder: Path = DEFAULT_FOLDER) -> Path:
+    """The Keras export export_model.py last wrote into `folder` (exports.json names it)."""
+    contract = folder / "exports.json"
+    if contract.exists():
+        return folder / read_json(contract, "export_model.py").get("model", "fashion_mnist_model.h5")
+    return folder / "fashion_mnist_model.h5"
+
+
+def contract_of(path: Path) -> DataSpec:
+    """What an export takes and answers: its data set's spec, from the exports.json beside it (exports from before
+    data sets were a choice have none there: Fashion-MNIST's)."""
+    contract = path.parent / "exports.json"
+    if not contract.exists():
+        return FASHION_MNIST
+    record = read_json(contract, "export_model.py").get("dataset")
+    return FASHION_MNIST if record is None else DataSpec.from_record(record)
+
+
+def check_fits(spec: DataSpec, input_shape, path: Path) -> None:
+    """A one-line error where the model's input is not the contract's (a model moved away from its exports.json)."""
+    if tuple(input_shape) != spec.input_shape:
+        raise UserError(f"{path} takes {tuple(input_shape)} images, but the exports.json beside it describes "
+                        f"{spec.input_shape} ({spec.name}); keep each export in the folder export_model.py wrote")
+
+
+def top_classes(probs: np.ndarray, k: int, class_names) -> list[dict]:
     """The k most probable classes of one probability vector, most probable first."""
     order = np.argsort(-probs)[:k]
-    return [{"class": CLASS_NAMES[i], "probability": float(probs[i])} for i in order]
+    return [{"class": class_names[i], "probability": float(probs[i])} for i in order]
 
 
-def model_runner(path: Path):
-    """Probabilities for a batch of raw pixels from an exported model: ONNX through ONNX Runtime, else Keras."""
+def model_runner(path: Path, spec: DataSpec | None = None):
+    """Probabilities for a batch of raw pixels from an exported model: ONNX through ONNX Runtime, else Keras
+    (checked to take `spec`'s input, where given)."""
     if path.suffix == ".onnx":
-        return onnx_runner(path)
+        return onnx_runner(path, spec)
     model = load_keras_export(path)
+    if spec is not None:
+        check_fits(spec, model.input.shape[1:], path)
 
     def run(pixels, chunk: int = 256):  # called eagerly: `predict` would first trace a graph, seconds for a picture
         return np.concatenate([keras_output(model(pixels[i:i + chunk], training=False))
@@ -46,8 +77,9 @@ def runtime_of(path: Path) -> str:
     return f"Keras {keras.__version__} on {keras.backend.backend()}"
 
 
-def onnx_runner(path):
-    """Probabilities from the ONNX file through ONNX Runtime (on the CPU), for any batch of raw pixels."""
+def onnx_runner(path, spec: DataSpec | None = None):
+    """Probabilities from the ONNX file through ONNX Runtime (on the CPU), for any batch of raw pixels (checked to
+    be `spec`'s, where given)."""
     import onnxruntime
 
     try:
@@ -56,6 +88,8 @@ def onnx_runner(path):
         raise UserError(f"{path} could not be loaded ({type(e).__name__}): export again with "
                         "`python export_model.py`") from None
     name = session.get_inputs()[0].name
+    if spec is not None:
+        check_fits(spec, session.get_inputs()[0].shape[1:], path)
     return lambda x: session.run(None, {name: np.asarray(x, "float32")})[0]
 
 

@@ -1,7 +1,8 @@
-"""The classifier every architecture shares, for raw 28x28x1 Fashion-MNIST pixels.
+"""The classifier every architecture shares, for the raw pixels of a data set (its `DataSpec`: Fashion-MNIST's
+28x28x1 unless another is given).
 
 The training model is `augmentation -> classifier`. The classifier is a self-contained inference model
-(raw pixels 0-255 in, 10 softmax probabilities out): preprocessing (resize, channels, value range), a
+(raw pixels 0-255 in, one softmax probability per class out): preprocessing (resize, channels, value range), a
 backbone that returns a feature map (MobileNetV2, a small CNN or a small ViT: `models/<name>.py`), then
 the same head (global average pooling, dropout, a softmax layer with L2). Only stock Keras layers, so it
 exports to .h5 and reloads with plain `keras.models.load_model`; augmentation stays out of it.
@@ -11,18 +12,15 @@ import importlib
 
 import numpy as np
 
+from data.datasets import FASHION_MNIST, DataSpec
 from runkit.errors import UserError
 from runkit.files import require
 from runkit.frameworks import keras, layers
 
-NUM_CLASSES = 10
-INPUT_SHAPE = (28, 28, 1)
-BACKGROUND = 0.0  # Fashion-MNIST's background is black: fill new pixels with it, never reflect
-
 
 def architecture_module(name: str):
-    """`models/<name>.py`: build_backbone(cfg), CHANNELS, VALUE_RANGE, INT8_FLOAT_LAYERS (config.ARCHITECTURES
-    names them)."""
+    """`models/<name>.py`: build_backbone(cfg, channels), CHANNELS (None: the input's), VALUE_RANGE,
+    INT8_FLOAT_LAYERS (config.ARCHITECTURES names them)."""
     return importlib.import_module(f"models.{name}")
 
 
@@ -36,14 +34,15 @@ def augmentation_seeds(seed: int) -> dict:
                     strict=True))
 
 
-def build_augmentation(cfg) -> keras.Sequential:
-    """Random changes on the 28x28 image (cheap at this size); active only in training.
+def build_augmentation(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Sequential:
+    """Random changes on the stored image (cheap at its size); active only in training.
 
     Only the changes the config asks for are added: on TensorFlow the geometric layers declare no XLA
-    support, and one such layer keeps Keras from compiling the training step with XLA.
+    support, and one such layer keeps Keras from compiling the training step with XLA. New pixels are the data
+    set's: the MNISTs' black background (never a reflection of the object), a reflection for photos.
     """
     seeds = augmentation_seeds(cfg.seed)
-    fill = {"fill_mode": "constant", "fill_value": BACKGROUND}
+    fill = {"fill_mode": spec.fill_mode, "fill_value": spec.background}
     steps = []
     if cfg.rotation:
         steps.append(layers.RandomRotation(cfg.rotation, **fill, seed=seeds["rotation"]))
@@ -58,49 +57,51 @@ def build_augmentation(cfg) -> keras.Sequential:
         # which the layers' flag describes, has no XLA kernel.
         for step in steps:
             step.supports_jit = True
-    if cfg.horizontal_flip:
+    if cfg.horizontal_flip and spec.mirror_keeps_label:
         steps.append(layers.RandomFlip("horizontal", seed=seeds["horizontal_flip"]))
     if cfg.erasing:
         # A rectangle of 2-33% of the image set to the background, with probability `erasing` per image
         # (factor as a (p, p) range: a single float would draw each image's probability from [0, p]).
         steps.append(layers.RandomErasing(factor=(cfg.erasing, cfg.erasing), scale=(0.02, 0.33),
-                                          fill_value=BACKGROUND, value_range=(0, 255), seed=seeds["erasing"]))
+                                          fill_value=spec.background, value_range=(0, 255), seed=seeds["erasing"]))
     return keras.Sequential(steps or [layers.Identity()], name="augmentation")  # a Sequential needs a layer
 
 
-def build_classifier(cfg) -> keras.Model:
-    """Raw uint8-range 28x28x1 pixels -> 10 class probabilities."""
+def build_classifier(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Model:
+    """Raw uint8-range pixels of the data set's shape -> one probability per class."""
     architecture = architecture_module(cfg.architecture)
-    inputs = keras.Input(INPUT_SHAPE, name="pixels")
+    height, width, channels = spec.input_shape
+    inputs = keras.Input(spec.input_shape, name="pixels")
     x = inputs
-    if cfg.image_size != INPUT_SHAPE[0]:
-        # Upsample each batch here, not in the data set, so memory does not grow with image_size.
+    if (cfg.image_size, cfg.image_size) != (height, width):
+        # Resize each batch here, not in the data set, so memory does not grow with image_size.
         x = layers.Resizing(cfg.image_size, cfg.image_size, name="upsample")(x)
-    if architecture.CHANNELS == 3:
+    if architecture.CHANNELS == 3 and channels == 1:
         x = layers.Concatenate(name="to_rgb")([x, x, x])
     low, high = architecture.VALUE_RANGE
     x = layers.Rescaling((high - low) / 255, offset=low, name="to_unit_range")(x)
-    x = architecture.build_backbone(cfg)(x)
+    x = architecture.build_backbone(cfg, architecture.CHANNELS or channels)(x)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     x = layers.Dropout(cfg.dropout, name="dropout")(x)
     outputs = layers.Dense(  # float32 under mixed precision too: a softmax in 16 bits loses small probabilities
-        NUM_CLASSES, activation="softmax", kernel_regularizer=keras.regularizers.L2(cfg.l2), name="probs",
+        spec.num_classes, activation="softmax", kernel_regularizer=keras.regularizers.L2(cfg.l2), name="probs",
         dtype="float32",
     )(x)
     return keras.Model(inputs, outputs, name="classifier")
 
 
-def build_model(cfg) -> keras.Model:
+def build_model(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Model:
     """The training model: augmentation, then the classifier (reach it with `classifier_of`)."""
     keras.utils.set_random_seed(cfg.seed)
-    inputs = keras.Input(INPUT_SHAPE, name="pixels")
-    outputs = build_classifier(cfg)(build_augmentation(cfg)(inputs))
-    return keras.Model(inputs, outputs, name=f"fashion_mnist_{cfg.architecture}")
+    inputs = keras.Input(spec.input_shape, name="pixels")
+    outputs = build_classifier(cfg, spec)(build_augmentation(cfg, spec)(inputs))
+    return keras.Model(inputs, outputs, name=f"{spec.name}_{cfg.architecture}")
 
 
-def load_trained_classifier(cfg, weights_path) -> keras.Model:
-    """The inference model of a trained run, its weights loaded from `weights_path` (one line if it is missing)."""
-    model = build_model(cfg)
+def load_trained_classifier(cfg, weights_path, spec: DataSpec = FASHION_MNIST) -> keras.Model:
+    """The inference model of a trained run, its weights loaded from `weights_path` (one line if it is missing);
+    flip-averaged where the config asks and a mirror image keeps the data set's labels."""
+    model = build_model(cfg, spec)
     try:
         model.load_weights(require(weights_path, "train.py"))
     except ValueError as e:
@@ -113,22 +114,24 @@ def load_trained_classifier(cfg, weights_path) -> keras.Model:
     # Inference only: frozen layers keep batch norm on its moving statistics even where a caller (a traced
     # tf.function, a SavedModel signature) runs the model in training mode.
     classifier.trainable = False
-    return with_flip_averaging(classifier) if cfg.tta_flip else classifier
+    return with_flip_averaging(classifier) if cfg.tta_flip and spec.mirror_keeps_label else classifier
 
 
 def with_flip_averaging(classifier: keras.Model) -> keras.Model:
     """The classifier's probabilities averaged over each image and its mirror image (test-time augmentation).
 
-    The mirror is a fixed anti-diagonal 0/1 matrix applied over the width axis (the last one once the channel
-    axis is dropped) by a frozen Dense layer: stock layers only, so the model still exports to .h5 and reloads
-    with safe_mode, and no transpose (oneDNN has none for the raw uint8 batches, and says so on stderr).
+    The mirror is a fixed 0/1 permutation matrix applied to each row of pixels (width x channels values, the
+    last axis once reshaped) by a frozen Dense layer: stock layers only, so the model still exports to .h5 and
+    reloads with safe_mode, and no transpose (oneDNN has none for the raw uint8 batches, and says so on stderr).
     """
-    inputs = keras.Input(INPUT_SHAPE, name="pixels")
-    height, width, _ = INPUT_SHAPE
-    mirror = layers.Dense(width, use_bias=False, trainable=False, name="mirror")
-    x = layers.Reshape((height, width), name="width_last")(inputs)
-    x = layers.Reshape(INPUT_SHAPE, name="channel_back")(mirror(x))
-    mirror.set_weights([np.eye(width, dtype="float32")[::-1]])
+    shape = tuple(classifier.input_shape[1:])
+    height, width, channels = shape
+    inputs = keras.Input(shape, name="pixels")
+    mirror = layers.Dense(width * channels, use_bias=False, trainable=False, name="mirror")
+    x = layers.Reshape((height, width * channels), name="width_last")(inputs)
+    x = layers.Reshape(shape, name="channel_back")(mirror(x))
+    # Pixel w, channel c moves to pixel width - 1 - w, channel c.
+    mirror.set_weights([np.kron(np.eye(width, dtype="float32")[::-1], np.eye(channels, dtype="float32"))])
     probs = layers.Average(name="mean_of_views")([classifier(inputs), classifier(x)])
     return keras.Model(inputs, probs, name="classifier_tta")
 

@@ -7,13 +7,13 @@ between stages (VGG's pattern): 28x28 -> 7x7 feature maps of 4 x cnn_filters cha
 """
 
 
-CHANNELS = 1
+CHANNELS = None  # the input's: grey or colour
 VALUE_RANGE = (0.0, 1.0)
 INT8_FLOAT_LAYERS = ()  # the int8 TFLite export quantises every layer
 
 
-def build_backbone(cfg) -> keras.Model:
-    inputs = keras.Input((cfg.image_size, cfg.image_size, CHANNELS))
+def build_backbone(cfg, channels: int) -> keras.Model:
+    inputs = keras.Input((cfg.image_size, cfg.image_size, channels))
     x = inputs
     for stage, filters in enumerate((cfg.cnn_filters, 2 * cfg.cnn_filters, 4 * cfg.cnn_filters)):
         if stage:

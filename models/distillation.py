@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from config import saved_run_config
+from data.datasets import run_spec
 from data.pipeline import split_seed
-from models.classifier import NUM_CLASSES, load_trained_classifier
+from models.classifier import load_trained_classifier
 from runkit.errors import UserError
 from runkit.files import RunFiles, atomic_path, read_json, require
 from runkit.history import training_minutes
@@ -38,6 +39,9 @@ def teacher_configs(cfg) -> list:
     for folder in teacher_folders(cfg):
         teacher = saved_run_config(folder)
         require(RunFiles(folder).best_weights, "train.py")
+        if teacher.dataset != cfg.dataset:
+            raise UserError(f"teacher {folder} trained on {teacher.dataset}, the student on {cfg.dataset}: "
+                            "teachers must have trained on the student's data set")
         if (split_seed(teacher), teacher.val_fraction) != (split_seed(cfg), cfg.val_fraction):
             raise UserError(
                 f"teacher {folder} held out other validation images (split seed {split_seed(teacher)}, fraction "
@@ -48,19 +52,20 @@ def teacher_configs(cfg) -> list:
 
 
 def teacher_probabilities(teachers: list, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
-    """The mean of the teachers' probabilities for (n, 28, 28) images: (n, classes)."""
-    probs = [load_trained_classifier(teacher, RunFiles(teacher.artifacts_dir).best_weights).predict(
-        images[..., np.newaxis], batch_size=batch_size, verbose=0) for teacher in teachers]
+    """The mean of the teachers' probabilities for (n, height, width, channels) images: (n, classes)."""
+    probs = [load_trained_classifier(teacher, files.best_weights, run_spec(files)).predict(
+        images, batch_size=batch_size, verbose=0)
+        for teacher, files in ((teacher, RunFiles(teacher.artifacts_dir)) for teacher in teachers)]
     return np.mean(probs, axis=0)
 
 
-def one_hot(labels: np.ndarray) -> np.ndarray:
-    return np.eye(NUM_CLASSES, dtype="float32")[labels]
+def one_hot(labels: np.ndarray, classes: int) -> np.ndarray:
+    return np.eye(classes, dtype="float32")[labels]
 
 
 def soft_targets(labels: np.ndarray, teacher_probs: np.ndarray, weight: float) -> np.ndarray:
     """`weight` of the teachers' probabilities plus `1 - weight` of the one-hot label, per image."""
-    return (weight * teacher_probs + (1 - weight) * one_hot(labels)).astype("float32")
+    return (weight * teacher_probs + (1 - weight) * one_hot(labels, teacher_probs.shape[1])).astype("float32")
 
 
 def weights_signature(teachers: list) -> np.ndarray:
@@ -93,7 +98,7 @@ def distillation_targets(teachers: list, x_train, y_train, y_val, weight: float,
                          cache: Path) -> tuple[np.ndarray, np.ndarray]:
     """(soft training targets, one-hot validation labels)."""
     probs = cached_teacher_probabilities(teachers, x_train, cache)
-    return soft_targets(y_train, probs, weight), one_hot(y_val)
+    return soft_targets(y_train, probs, weight), one_hot(y_val, probs.shape[1])
 
 
 def teachers_record(teachers: list) -> list[dict]:

@@ -12,8 +12,8 @@ VALUE_RANGE = (-1.0, 1.0)  # what MobileNetV2's ImageNet weights expect
 INT8_FLOAT_LAYERS = ("Conv1", "bn_Conv1", "expanded_conv_", "block_1_", "block_2_")
 
 
-def build_backbone(cfg) -> keras.Model:
-    """MobileNetV2 without its ImageNet top; weights from ImageNet, a local file, or random."""
+def build_backbone(cfg, channels: int = CHANNELS) -> keras.Model:
+    """MobileNetV2 without its ImageNet top, on RGB; weights from ImageNet, a local file, or random."""
     weights = cfg.weights
     if weights not in (None, "imagenet") and not os.path.isfile(weights):
         raise UserError(f"weights={weights}: no such file; give a MobileNetV2 no-top .h5, 'imagenet' or none")

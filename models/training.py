@@ -12,7 +12,7 @@ import numpy as np
 
 from config import NON_TRAINING_FIELDS
 from data.pipeline import ShuffledBatches
-from models.classifier import NUM_CLASSES, freeze_base, is_transfer_learning, unfreeze_base
+from models.classifier import freeze_base, is_transfer_learning, unfreeze_base
 from models.clr import CyclicalLR, LogLearningRate
 from runkit.errors import UserError
 from runkit.files import RunFiles, atomic_path, make_folder, read_json, remove_orphans, write_json
@@ -66,7 +66,7 @@ def sparse_crossentropy(label_smoothing: float):
         return "sparse_categorical_crossentropy"
 
     def smoothed_crossentropy(labels, probs):
-        one_hot = keras.ops.one_hot(keras.ops.reshape(keras.ops.cast(labels, "int32"), (-1,)), NUM_CLASSES)
+        one_hot = keras.ops.one_hot(keras.ops.reshape(keras.ops.cast(labels, "int32"), (-1,)), probs.shape[-1])
         return keras.losses.categorical_crossentropy(one_hot, probs, label_smoothing=label_smoothing)
 
     return smoothed_crossentropy

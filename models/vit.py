@@ -10,18 +10,18 @@ draw over them.
 """
 
 
-CHANNELS = 1
+CHANNELS = None  # the input's: grey or colour
 VALUE_RANGE = (0.0, 1.0)
 INT8_FLOAT_LAYERS = ()  # the int8 TFLite export quantises every layer
 
 
-def build_backbone(cfg) -> keras.Model:
+def build_backbone(cfg, channels: int) -> keras.Model:
     size, patch, dim = cfg.image_size, cfg.vit_patch_size, cfg.vit_dim
     grid = size // patch
-    inputs = keras.Input((size, size, CHANNELS))
-    x = layers.Reshape((grid, patch, grid, patch), name="cut")(inputs)
+    inputs = keras.Input((size, size, channels))
+    x = layers.Reshape((grid, patch, grid, patch * channels), name="cut")(inputs)
     x = layers.Permute((1, 3, 2, 4), name="patches_first")(x)
-    x = layers.Reshape((grid * grid, patch * patch), name="patches")(x)
+    x = layers.Reshape((grid * grid, patch * patch * channels), name="patches")(x)
     x = layers.EinsumDense("abc,cd->abd", output_shape=(grid * grid, dim), bias_axes="bd",
                            bias_initializer=keras.initializers.RandomNormal(stddev=0.02),
                            name="patch_and_position_embedding")(x)

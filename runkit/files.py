@@ -23,6 +23,7 @@ class RunFiles:
         object.__setattr__(self, "root", Path(self.root))
 
     config = property(lambda self: self.root / "config.json")  # the resolved config of the run
+    dataset = property(lambda self: self.root / "dataset.json")  # what the data set's pictures are (data/datasets.py)
     history = property(lambda self: self.root / "history.json")  # per-epoch metrics and LR per step
     csv_log = property(lambda self: self.root / "training_log.csv")
     best_weights = property(lambda self: self.root / "best.weights.h5")  # best validation accuracy
@@ -138,23 +139,27 @@ def read_json(path, script: str, keys=()) -> dict:
     return content
 
 
-RESULT_COLUMNS = ("date", "run", "changed_config", "val_accuracy", "test_accuracy", "train_minutes", "machine")
+RESULT_COLUMNS = ("date", "dataset", "run", "changed_config", "val_accuracy", "test_accuracy", "train_minutes",
+                  "machine")
+EARLIER_ROWS = {"dataset": "fashion_mnist"}  # the value of a newer column in rows from before it (Fashion-MNIST only)
 
 
 def append_result(path, row: dict) -> None:
-    """Add one row to the results table (CSV), rewriting it atomically; runs evaluated at the same time (a
-    sweep) take turns, holding a lock on the table's folder, so none loses another's row."""
+    """Add one row to the results table (CSV), rewriting it atomically (a table with older columns gets today's);
+    runs evaluated at the same time (a sweep) take turns, holding a lock on the table's folder, so none loses
+    another's row."""
     path = Path(path)
     folder = os.open(make_folder(path.parent), os.O_RDONLY)
     try:
         fcntl.flock(folder, fcntl.LOCK_EX)
-        lines = path.read_text().splitlines(keepends=True) if path.exists() else []
+        rows = list(csv.DictReader(io.StringIO(path.read_text()))) if path.exists() else []
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, RESULT_COLUMNS, lineterminator="\n")
-        if not lines:
-            writer.writeheader()
+        writer.writeheader()
+        for earlier in rows:
+            writer.writerow({k: earlier.get(k, EARLIER_ROWS.get(k, "")) for k in RESULT_COLUMNS})
         writer.writerow({k: row.get(k, "") for k in RESULT_COLUMNS})
         with atomic_path(path) as tmp:
-            tmp.write_text("".join(lines) + buffer.getvalue())
+            tmp.write_text(buffer.getvalue())
     finally:
         os.close(folder)  # and with it the lock

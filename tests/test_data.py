@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from config import make_config
 from data import pipeline
-from data.fashion_mnist import CLASS_NAMES, ENV_VAR, FILES, load_fashion_mnist, parse_idx, read_idx
+from data.datasets import FASHION_MNIST_CLASSES as CLASS_NAMES
+from data.idx import ENV_VARS, FILES, load_idx_dataset, parse_idx, read_idx
 from data.pipeline import ArrayBatches, ShuffledBatches, make_dataset, split_of_run, split_train_val
 from runkit.errors import UserError
 from tests.helpers import write_idx
@@ -22,16 +23,16 @@ def test_read_idx_round_trip(tmp_path):
 
 
 def test_load_from_folder(idx_dir):
-    ((x_train, y_train), (x_test, y_test)), source = load_fashion_mnist(str(idx_dir))
-    assert x_train.shape == (200, 28, 28) and y_train.shape == (200,)
-    assert x_test.shape == (50, 28, 28) and y_test.shape == (50,)
+    ((x_train, y_train), (x_test, y_test)), source = load_idx_dataset("fashion_mnist", str(idx_dir))
+    assert x_train.shape == (200, 28, 28, 1) and y_train.shape == (200,)
+    assert x_test.shape == (50, 28, 28, 1) and y_test.shape == (50,)
     assert source == str(idx_dir)
     assert len(CLASS_NAMES) == 10
 
 
 def test_env_var_is_used_when_no_folder_is_given(idx_dir, monkeypatch):
-    monkeypatch.setenv(ENV_VAR, str(idx_dir))
-    _, source = load_fashion_mnist(None)
+    monkeypatch.setenv(ENV_VARS["fashion_mnist"], str(idx_dir))
+    _, source = load_idx_dataset("fashion_mnist", None)
     assert source == str(idx_dir)
 
 
@@ -59,13 +60,13 @@ def truncate(path):
 def test_bad_files_give_one_clear_line(idx_dir, damage, message):
     damage(idx_dir)
     with pytest.raises(UserError, match=message) as error:
-        load_fashion_mnist(str(idx_dir))
+        load_idx_dataset("fashion_mnist", str(idx_dir))
     assert "\n" not in str(error.value)
 
 
 def test_missing_folder_is_named(tmp_path):
     with pytest.raises(UserError, match="no such folder"):
-        load_fashion_mnist(str(tmp_path / "nowhere"))
+        load_idx_dataset("fashion_mnist", str(tmp_path / "nowhere"))
 
 
 def test_split_is_stratified():
@@ -98,7 +99,7 @@ def labels_of_epoch(dataset):
 
 
 def test_dataset_yields_raw_batches_in_the_given_order(idx_dir):
-    ((x, y), _), _ = load_fashion_mnist(str(idx_dir))
+    ((x, y), _), _ = load_idx_dataset("fashion_mnist", str(idx_dir))
     batches = list(make_dataset(x, y, batch_size=64))
     images, labels = batches[0]
     assert images.shape == (64, 28, 28, 1) and images.dtype.name == "uint8"
@@ -113,7 +114,7 @@ def test_each_epochs_order_is_a_function_of_seed_and_epoch_alone(idx_dir, monkey
     times the data set was iterated before (Keras on JAX opens an extra iterator in each fit)."""
     if backend_without_tf_data:
         monkeypatch.setattr(pipeline, "tf", None)
-    ((x, y), _), _ = load_fashion_mnist(str(idx_dir))
+    ((x, y), _), _ = load_idx_dataset("fashion_mnist", str(idx_dir))
     run = ShuffledBatches(x, y, batch_size=64, seed=1, epochs=3)
     orders = []
     for epoch in range(3):
@@ -133,7 +134,7 @@ def test_each_epochs_order_is_a_function_of_seed_and_epoch_alone(idx_dir, monkey
 
 
 def test_both_pipelines_give_the_same_batches(idx_dir, monkeypatch):
-    ((x, y), _), _ = load_fashion_mnist(str(idx_dir))
+    ((x, y), _), _ = load_idx_dataset("fashion_mnist", str(idx_dir))
     with_tf = ShuffledBatches(x, y, batch_size=32, seed=3, epochs=2)
     monkeypatch.setattr(pipeline, "tf", None)
     without = ShuffledBatches(x, y, batch_size=32, seed=3, epochs=2)

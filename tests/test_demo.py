@@ -20,6 +20,7 @@ from PIL import Image
 
 from bench.photos import render_photo
 from config import make_config
+from data.datasets import FASHION_MNIST
 from data.images import load_image
 from inference.runtime import load_keras_export, top_classes
 from models.classifier import build_model, classifier_of, with_flip_averaging
@@ -49,12 +50,12 @@ def photo(tmp_path_factory):
 
 def expected_top(model_path, picture) -> list[dict]:
     model = load_keras_export(model_path)
-    return top_classes(model.predict(load_image(picture)[None, ..., None], verbose=0)[0], 3)
+    return top_classes(model.predict(load_image(picture)[None, ..., None], verbose=0)[0], 3, FASHION_MNIST.class_names)
 
 
 def test_the_endpoint_answers_top_3_the_image_seen_and_grad_cam_and_bad_uploads_get_reasons(exported, photo,
                                                                                              tmp_path):
-    client = create_app(load_keras_export(exported)).test_client()
+    client = create_app(load_keras_export(exported), FASHION_MNIST).test_client()
 
     def post(content: bytes, name: str):
         return client.post("/api/predict", data={"image": (io.BytesIO(content), name)},

@@ -11,7 +11,7 @@ import pytest
 import evaluate
 import train
 from config import make_config, trained_run_config
-from data.fashion_mnist import load_fashion_mnist
+from data.idx import load_idx_dataset
 from data.pipeline import split_of_run
 from models import distillation
 from models.classifier import load_trained_classifier
@@ -82,7 +82,7 @@ def test_the_student_learns_from_its_teachers_and_records_their_cost(trained_run
     train.main(as_argv(student))
 
     cfg = trained_run_config(["--artifacts_dir", teacher])
-    ((images, labels), _), _ = load_fashion_mnist(cfg.data_dir)
+    ((images, labels), _), _ = load_idx_dataset("fashion_mnist", cfg.data_dir)
     (x_train, y_train), (_, y_val) = split_of_run(images, labels, cfg)
     probs = load_trained_classifier(cfg, RunFiles(teacher).best_weights).predict(x_train[..., None], verbose=0)
     np.testing.assert_allclose(fed[0], 0.4 * probs + 0.6 * np.eye(10)[y_train], atol=1e-5)

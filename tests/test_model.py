@@ -45,12 +45,13 @@ def test_classifier_takes_raw_pixels_and_returns_probabilities(model):
     assert not any("random" in layer.name for layer in classifier.layers)  # no augmentation inside
 
 
-def test_flip_averaging_is_the_mean_over_the_mirror_image(tmp_path):
+@pytest.mark.parametrize("channels", [1, 3])
+def test_flip_averaging_is_the_mean_over_the_mirror_image(tmp_path, channels):
     keras.utils.set_random_seed(0)
-    classifier = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Rescaling(1 / 255), keras.layers.Flatten(),
-                                   keras.layers.Dense(10, activation="softmax")])
+    classifier = keras.Sequential([keras.Input((28, 28, channels)), keras.layers.Rescaling(1 / 255),
+                                   keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
     tta = with_flip_averaging(classifier)
-    x = raw_images()
+    x = raw_images() if channels == 1 else np.random.default_rng(1).integers(0, 256, (8, 28, 28, 3)).astype("float32")
     expected = (classifier.predict(x, verbose=0) + classifier.predict(x[:, :, ::-1], verbose=0)) / 2
     np.testing.assert_allclose(tta.predict(x, verbose=0), expected, atol=1e-6)
     assert not np.allclose(expected, classifier.predict(x, verbose=0))  # the mirror image did count

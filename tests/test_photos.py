@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data.fashion_mnist import load_split
+from data.idx import load_split
 from data.images import to_fashion_mnist
 from tests.helpers import SHARED_DATA, SILHOUETTES, as_photo, garment
 

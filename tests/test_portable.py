@@ -57,7 +57,7 @@ def test_without_tensorflow_only_the_keras_formats_are_exported(tmp_path, monkey
     monkeypatch.setattr(portable, "tf", None)  # as on a JAX-only machine
     classifier = classifier_of(build_model(make_config({"image_size": 32, "weights": None})))
     images = np.random.default_rng(0).integers(0, 256, (20, 28, 28, 1)).astype("uint8")
-    rows = portable.export_all(classifier, tmp_path, images, images, np.arange(20) % 10)
+    rows = portable.export_all(classifier, tmp_path, "fashion_mnist_model", images, images, np.arange(20) % 10)
     assert [r["format"] for r in rows] == ["keras (in memory)", ".keras"]
     assert rows[1]["agreement_with_keras"] == 1.0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fashion_mnist_model.keras"]

@@ -8,7 +8,7 @@ from PIL import Image
 
 import predict
 from config import make_config
-from data.fashion_mnist import CLASS_NAMES
+from data.datasets import FASHION_MNIST_CLASSES as CLASS_NAMES
 from data.images import load_image, to_fashion_mnist
 from models.classifier import build_model, classifier_of
 from runkit.errors import UserError

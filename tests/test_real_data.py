@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from config import make_config
-from data.fashion_mnist import load_fashion_mnist
+from data.idx import load_idx_dataset
 from data.pipeline import ShuffledBatches, make_dataset, split_train_val
 from models.classifier import build_model, freeze_base
 from tests.helpers import SHARED_DATA, SHARED_WEIGHTS
@@ -16,7 +16,7 @@ needs_weights = pytest.mark.skipif(not SHARED_WEIGHTS.is_file(),
 
 @pytest.fixture(scope="module")
 def real_data():
-    return load_fashion_mnist(str(SHARED_DATA))[0]
+    return load_idx_dataset("fashion_mnist", str(SHARED_DATA))[0]
 
 
 @needs_data

@@ -17,7 +17,8 @@ import export_model
 import train
 import visualize_results
 from config import make_config, trained_run_config
-from data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
+from data.datasets import FASHION_MNIST_CLASSES as CLASS_NAMES
+from data.idx import load_idx_dataset
 from data.images import load_image
 from inference.runtime import onnx_runner
 from models.classifier import load_trained_classifier
@@ -67,7 +68,7 @@ def test_evaluate_visualize_export_round_trip(trained_run):
     assert metrics["test_images"] == 50
     assert metrics["test_accuracy_by_view"]["flip_averaged"] == metrics["test_accuracy"]  # tta_flip is on
     cfg = make_config(json.loads((ROOT / trained_run["artifacts_dir"] / "config.json").read_text()))
-    _, (x_test, y_test) = load_fashion_mnist(cfg.data_dir)[0]
+    _, (x_test, y_test) = load_idx_dataset("fashion_mnist", cfg.data_dir)[0]
     single = load_trained_classifier(dataclasses.replace(cfg, tta_flip=False),
                                      ROOT / trained_run["artifacts_dir"] / "best.weights.h5")
     assert metrics["test_accuracy_by_view"]["single_view"] == pytest.approx(

@@ -1,14 +1,38 @@
 """The model card written beside the exports (Mitchell et al. 2019): what the model is for, what it was
 trained and evaluated on, how well it does per class, and where it fails; every number from the run's files."""
 
-from data.fashion_mnist import CLASS_NAMES
+from data.datasets import DataSpec
 from data.pipeline import split_seed
 from runkit.machine import describe_machines
+
+TITLES = {"fashion_mnist": "Fashion-MNIST (Xiao et al. 2017)", "mnist": "MNIST (LeCun et al. 1998)",
+          "cifar10": "CIFAR-10 (Krizhevsky 2009)", "cifar100": "CIFAR-100 (Krizhevsky 2009)"}
+
+
+def intended_use(spec: DataSpec) -> str:
+    names = spec.class_names
+    names = ", ".join(names) if len(names) <= 20 else f"{names[0]}, {names[1]}, ... {names[-1]}"
+    if spec.name == "fashion_mnist":
+        return ("Classifying a picture of one clothing item into the ten Fashion-MNIST classes "
+                f"({names}), for teaching, research and demos. Input: raw 28x28x1 pixels 0-255, the "
+                "garment light on a black background, centred, as in the data set (`predict.py` converts other "
+                "pictures); output: ten probabilities in that order. Not for decisions about people.")
+    height, width, channels = spec.input_shape
+    seen = ("light on black, fitted and centred as in the data set" if spec.conversion == "mnist" else
+            "the largest centred square of a picture, resized")
+    return (f"Classifying a picture into its {spec.num_classes} classes ({names}), for teaching, research and demos. "
+            f"Input: raw {height}x{width}x{channels} pixels 0-255, {seen} (`predict.py` converts any picture so); "
+            f"output: {spec.num_classes} probabilities in that order (`exports.json` lists them). Not for "
+            "decisions about people.")
 
 
 def render(cfg, history: dict, metrics: dict, exports: list[dict]) -> str:
     """Markdown for a run's config, its history (train.py), metrics (evaluate.py) and checked exports."""
     calibration, by_view = metrics["calibration"], metrics["test_accuracy_by_view"]
+    spec = DataSpec.from_record(metrics["dataset"])
+    title = TITLES.get(spec.name, f"the pictures of `{metrics['data_source']}`")
+    fashion = spec.name == "fashion_mnist"
+    views = {"flip_averaged": "flip-averaged (two views)", "single_view": "single view"}
     confusions = "; ".join(f"{c['true']} taken for {c['predicted']} ({c['count']} of "
                            f"{metrics['per_class'][c['true']]['support']:,.0f})"
                            for c in metrics["top_confusions"][:3]) or "none"
@@ -17,26 +41,21 @@ def render(cfg, history: dict, metrics: dict, exports: list[dict]) -> str:
                  f"{sum(t['train_minutes'] for t in teachers):.1f} min of training are part of its cost"]
     sizes = {r["format"]: "" if r["size_mb"] is None else f"{r['size_mb']:.2f}" for r in exports}
     lines = [
-        f"# Model card: Fashion-MNIST classifier ({cfg.architecture}, {cfg.image_size} px)", "",
-        "## Intended use", "",
-        "Classifying a picture of one clothing item into the ten Fashion-MNIST classes "
-        f"({', '.join(CLASS_NAMES)}), for teaching, research and demos. Input: raw 28x28x1 pixels 0-255, the "
-        "garment light on a black background, centred, as in the data set (`predict.py` converts other "
-        "pictures); output: ten probabilities in that order. Not for decisions about people.", "",
+        f"# Model card: {title.split(' (')[0]} classifier ({cfg.architecture}, {cfg.image_size} px)", "",
+        "## Intended use", "", intended_use(spec), "",
         "## Training data", "",
-        f"Fashion-MNIST (Xiao et al. 2017; read from `{metrics['data_source']}`): {history['run']['train_images']:,} "
+        f"{title}, read from `{metrics['data_source']}`: {history['run']['train_images']:,} "
         f"training images, after a stratified {cfg.val_fraction:.0%} of the training set was held out for "
         f"validation (seed {split_seed(cfg)}), which chose the weights; the {metrics['test_images']:,} test images "
-        "were used for the numbers below only.", "",
+        f"({metrics['dataset']['test_set']}) were used for the numbers below only.", "",
         "## Training", "",
         f"- command: `{metrics['train_command']}`",
         f"- backbone: {cfg.architecture}, weights `{cfg.weights}`; {len(history['epochs'])} epochs, "
         f"{metrics['train_minutes']:.1f} min on {describe_machines(history['run']['machine'], metrics['machine'])}",
         *(distilled if teachers else []),
-        "", "## Evaluation (official test set)", "",
+        "", "## Evaluation (test set)", "",
         "| | value |", "|---|---|",
-        f"| test accuracy, flip-averaged (two views) | {by_view['flip_averaged']:.4f} |",
-        f"| test accuracy, single view | {by_view['single_view']:.4f} |",
+        *(f"| test accuracy, {views[view]} | {accuracy:.4f} |" for view, accuracy in by_view.items()),
         f"| test loss (the exported view) | {metrics['test_loss']:.4f} |",
         f"| best validation accuracy | {metrics['best_val_accuracy']:.4f} |",
         f"| expected calibration error (15 bins) | {calibration['ece']:.4f}; {calibration['ece_scaled']:.4f} at "
@@ -48,15 +67,17 @@ def render(cfg, history: dict, metrics: dict, exports: list[dict]) -> str:
         *(f"| {r['format']} | {sizes[r['format']]} | {r['test_accuracy']:.4f} | {r['agreement_with_keras']:.4f} |"
           for r in exports), "",
         "## Known failure modes", "",
-        f"- The most frequent confusions: {confusions}. Shirt is the hardest class: it shares its silhouette "
-        "with T-shirt/top, Pullover and Coat.",
-        "- Real photos are not the data set's centred grey images: a garment off-centre, on a textured or grey "
-        "backdrop, with other objects or folded, can be misread even after `predict.py`'s conversion; the "
-        "accuracy above holds for images made as Fashion-MNIST's were.",
-        "- Only these ten classes exist: anything else (a hat, a person) still gets one of them, often with a "
+        f"- The most frequent confusions: {confusions}."
+        + (" Shirt is the hardest class: it shares its silhouette with T-shirt/top, Pullover and Coat." if fashion
+           else ""),
+        *(["- Real photos are not the data set's centred grey images: a garment off-centre, on a textured or grey "
+           "backdrop, with other objects or folded, can be misread even after `predict.py`'s conversion; the "
+           "accuracy above holds for images made as Fashion-MNIST's were."] if fashion else []),
+        f"- Only these {spec.num_classes} classes exist: anything else still gets one of them, often with a "
         "high probability.", "",
         "## How it was evaluated", "",
-        "`evaluate.py` on the 10,000 official test images, with the weights of the best validation accuracy; each "
+        f"`evaluate.py` on the {metrics['test_images']:,} test images, with the weights of the best validation "
+        "accuracy; each "
         "export was reloaded through its own runtime and checked on the same images by `export_model.py` "
         "(`exports.json`).", "",
     ]

@@ -44,8 +44,9 @@ def plot_learning_rate(history: dict, path) -> None:
 
 
 def plot_confusion_matrix(matrix, class_names, path) -> None:
-    fig, ax = plt.subplots(figsize=(8, 7))
-    sns.heatmap(np.asarray(matrix), annot=True, fmt="d", cmap="Blues", cbar=False,
+    scale = max(1.0, len(class_names) / 12)  # a hundred classes get a larger figure and no numbers in the cells
+    fig, ax = plt.subplots(figsize=(8 * scale, 7 * scale))
+    sns.heatmap(np.asarray(matrix), annot=len(class_names) <= 20, fmt="d", cmap="Blues", cbar=False,
                 xticklabels=class_names, yticklabels=class_names, ax=ax)
     ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix (test set)")
     save(fig, path)
@@ -92,7 +93,7 @@ def image_grid(images, titles, suptitle, path, heatmaps=None) -> None:
     side = int(np.ceil(np.sqrt(len(images))))
     fig, axes = plt.subplots(side, side, figsize=(2 * side, 2.3 * side), squeeze=False)
     for k, (ax, image, (title, colour)) in enumerate(zip(axes.flat, images, titles, strict=False)):  # spare axes: empty
-        ax.imshow(image, cmap="gray_r")
+        ax.imshow(image.squeeze(), cmap="gray_r")  # one grey channel: (h, w); colour as it is
         if heatmaps is not None:
             ax.imshow(heatmaps[k], cmap="jet", alpha=0.45, vmin=0, vmax=1)
         ax.set_title(title, fontsize=8, color=colour)

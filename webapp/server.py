@@ -11,11 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from flask import Flask, jsonify, request, send_file
+from flask import Flask, jsonify, render_template_string, request
 from matplotlib import colormaps
 from PIL import Image
 
-from data.images import load_image
+from data.datasets import DataSpec
+from data.images import conversion_of, load_image
 from evaluation.cam import METHOD_NAMES, ActivationMaps, upsampled
 from inference.runtime import single_view, top_classes
 from runkit.errors import UserError
@@ -27,10 +28,19 @@ CONVERSIONS_AT_ONCE = 2  # each converts a picture of up to 50 megapixels in abo
 TOP_K = 3
 
 
-def create_app(model: keras.Model) -> Flask:
-    """The demo's Flask app for an exported model (raw 28x28x1 pixels in, probabilities out)."""
+TITLES = {"fashion_mnist": "Fashion-MNIST", "mnist": "MNIST digit", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100",
+          "folder": "Picture"}
+
+
+def create_app(model: keras.Model, spec: DataSpec) -> Flask:
+    """The demo's Flask app for an exported model (the raw pixels `spec` describes in, probabilities out)."""
     classifier = single_view(model)
-    maps = ActivationMaps(classifier)  # the model cut for its maps once, not per request
+    maps = ActivationMaps(classifier, background=spec.background)  # the model cut for its maps once, not per request
+    convert = conversion_of(spec)
+    height, width, _ = spec.input_shape
+    about = {"title": TITLES[spec.name], "classes": spec.num_classes, "size": f"{height}x{width}",
+             "conversion": "It is converted as the data set's images were (trimmed to the object, 28x28 grey, light "
+             "on black)" if spec.conversion == "mnist" else f"Its largest centred square is resized to {height}x{width}"}
     # Pictures are converted in threads of their own, so that the server's memory stays bounded under load: the
     # memory the allocator keeps after a conversion stays with these threads, not with each request's.
     converter = ThreadPoolExecutor(CONVERSIONS_AT_ONCE, thread_name_prefix="convert")
@@ -39,8 +49,8 @@ def create_app(model: keras.Model) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_MB * 2**20
 
     @app.get("/")
-    def page():
-        return send_file(PAGE)
+    def index():
+        return render_template_string(PAGE.read_text(), **about)
 
     @app.post("/api/predict")
     def predict():
@@ -48,13 +58,13 @@ def create_app(model: keras.Model) -> Flask:
         if upload is None or not upload.filename:
             return error("no picture: send one file as the form field 'image'", 400)
         try:
-            image = converter.submit(load_image, upload.stream, upload.filename).result()
+            image = converter.submit(load_image, upload.stream, upload.filename, convert).result()
         except UserError as e:
             return error(str(e), 400)
         with one_at_a_time:
-            probs = model.predict(image[None, ..., None], verbose=0)[0]
-            heatmap = maps(image[None, ..., None], class_index=int(probs.argmax()))[0]
-        return jsonify(file=upload.filename, top=top_classes(probs, TOP_K), seen=png_data_url(image),
+            probs = model.predict(image[None], verbose=0)[0]
+            heatmap = maps(image[None], class_index=int(probs.argmax()))[0]
+        return jsonify(file=upload.filename, top=top_classes(probs, TOP_K, spec.class_names), seen=png_data_url(image),
                        activation_map=png_data_url(overlay(image, heatmap)), map_method=METHOD_NAMES[maps.method])
 
     @app.errorhandler(413)
@@ -69,13 +79,14 @@ def error(message: str, status: int):
 
 
 def overlay(image: np.ndarray, heatmap: np.ndarray) -> np.ndarray:
-    """The 28x28 image upsampled as the model saw it, the heatmap over it in colour (RGB uint8)."""
-    gray = upsampled(image[None], heatmap.shape[0])[0][..., None] / 255
+    """The (height, width, channels) image upsampled as the model saw it, the heatmap over it in colour (RGB
+    uint8)."""
+    seen = upsampled(image[None], heatmap.shape[0])[0] / 255
     colour = colormaps["jet"](heatmap)[..., :3]
-    return (255 * (0.55 * gray + 0.45 * colour)).clip(0, 255).astype(np.uint8)
+    return (255 * (0.55 * seen + 0.45 * colour)).clip(0, 255).astype(np.uint8)
 
 
 def png_data_url(pixels: np.ndarray) -> str:
     buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "PNG")
+    Image.fromarray(pixels.squeeze(axis=-1) if pixels.shape[-1] == 1 else pixels).save(buffer, "PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()

@@ -1,4 +1,5 @@
-"""Fashion-MNIST from IDX `.gz` files: a local folder, Debian's package, or Keras' downloader."""
+"""Fashion-MNIST and MNIST from IDX `.gz` files (both ship the same four): a local folder, Debian's package
+(Fashion-MNIST), or Keras' downloader."""
 
 import math
 import os
@@ -9,20 +10,19 @@ import numpy as np
 
 from runkit.errors import UserError
 
-CLASS_NAMES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-)
 FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
     "train_labels": "train-labels-idx1-ubyte.gz",
     "test_images": "t10k-images-idx3-ubyte.gz",
     "test_labels": "t10k-labels-idx1-ubyte.gz",
 }
-ENV_VAR = "FASHION_MNIST_DIR"
-DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"  # apt-get install dataset-fashion-mnist
+# Where each is looked for before downloading: the folder in an environment variable, then a system folder.
+ENV_VARS = {"fashion_mnist": "FASHION_MNIST_DIR", "mnist": "MNIST_DIR"}
+SYSTEM_DIRS = {"fashion_mnist": "/usr/share/datasets/fashion-mnist"}  # apt-get install dataset-fashion-mnist
+TITLES = {"fashion_mnist": "Fashion-MNIST", "mnist": "MNIST"}
+NUM_CLASSES = 10
 UINT8_TYPE_CODE = 0x08
-HINT = "re-download the file or point --data_dir / $FASHION_MNIST_DIR at a good copy"
+HINT = "re-download the file or point --data_dir at a good copy"
 
 
 def read_idx(path: str | os.PathLike, ndim: int) -> np.ndarray:
@@ -65,51 +65,54 @@ def parse_idx(packed: bytes, ndim: int, name: str = "IDX data") -> np.ndarray:
 
 
 def load_split(folder: str | os.PathLike, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """Images (n, 28, 28) and labels (n,), uint8, of the 'train' or 'test' split, checked for consistency."""
+    """Images (n, 28, 28, 1) and labels (n,), uint8, of the 'train' or 'test' split, checked for consistency."""
     folder = Path(folder)
     images_path = folder / FILES[f"{split}_images"]
     labels_path = folder / FILES[f"{split}_labels"]
     images = read_idx(images_path, ndim=3)
     labels = read_idx(labels_path, ndim=1)
     if images.shape[1:] != (28, 28):
-        raise UserError(f"{images_path}: images are {images.shape[1:]}, Fashion-MNIST's are (28, 28); {HINT}")
+        raise UserError(f"{images_path}: images are {images.shape[1:]}, the data set's are (28, 28); {HINT}")
     if len(images) != len(labels):
         raise UserError(
             f"{labels_path}: {len(labels)} labels for {len(images)} images in {images_path.name}; {HINT}"
         )
-    if labels.size and labels.max() >= len(CLASS_NAMES):
+    if labels.size and labels.max() >= NUM_CLASSES:
         raise UserError(f"{labels_path}: label {labels.max()} is outside 0-9; {HINT}")
-    return images, labels
+    return images[..., np.newaxis], labels
 
 
-def find_data_dir(data_dir: str | None) -> Path | None:
-    """The folder to read: the one given, else $FASHION_MNIST_DIR, else Debian's; None means download."""
-    for candidate, origin in ((data_dir, "data_dir"), (os.environ.get(ENV_VAR), ENV_VAR)):
+def find_data_dir(name: str, data_dir: str | None) -> Path | None:
+    """The folder to read: the one given, else the environment variable's, else the system's; None: download."""
+    env_var = ENV_VARS[name]
+    for candidate, origin in ((data_dir, "data_dir"), (os.environ.get(env_var), env_var)):
         if candidate:
             folder = Path(candidate).expanduser()
             if not folder.is_dir():
-                raise UserError(f"{origin}={candidate}: no such folder; it must hold the four Fashion-MNIST .gz files")
-            missing = [name for name in FILES.values() if not (folder / name).is_file()]
+                raise UserError(f"{origin}={candidate}: no such folder; it must hold the four {TITLES[name]} .gz files")
+            missing = [file for file in FILES.values() if not (folder / file).is_file()]
             if missing:
-                raise UserError(f"{folder}: missing {', '.join(missing)}; put the four Fashion-MNIST .gz files there")
+                raise UserError(f"{folder}: missing {', '.join(missing)}; put the four {TITLES[name]} .gz files there")
             return folder
-    if all((Path(DEBIAN_DIR) / name).is_file() for name in FILES.values()):
-        return Path(DEBIAN_DIR)
+    system = SYSTEM_DIRS.get(name)
+    if system and all((Path(system) / file).is_file() for file in FILES.values()):
+        return Path(system)
     return None
 
 
-def load_fashion_mnist(data_dir: str | None = None):
-    """((x_train, y_train), (x_test, y_test)) as uint8 arrays, and where they came from."""
-    folder = find_data_dir(data_dir)
+def load_idx_dataset(name: str, data_dir: str | None = None):
+    """((x_train, y_train), (x_test, y_test)) of 'fashion_mnist' or 'mnist' as uint8 arrays, and where they came
+    from."""
+    folder = find_data_dir(name, data_dir)
     if folder is not None:
         return (load_split(folder, "train"), load_split(folder, "test")), str(folder)
     import keras  # only the download path needs it
 
     try:
-        (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+        (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
     except Exception as e:  # the downloader raises several kinds of network errors
         raise UserError(
-            f"could not download Fashion-MNIST ({type(e).__name__}); "
-            f"give a folder with the four .gz files via --data_dir or ${ENV_VAR}"
+            f"could not download {TITLES[name]} ({type(e).__name__}); "
+            f"give a folder with the four .gz files via --data_dir or ${ENV_VARS[name]}"
         ) from None
-    return ((x_train, y_train), (x_test, y_test)), "keras.datasets.fashion_mnist"
+    return ((x_train[..., None], y_train), (x_test[..., None], y_test)), f"keras.datasets.{name}"

@@ -1,0 +1,123 @@
+"""The data sets a run can train on (`--dataset`), and what each one's pictures are like.
+
+A `DataSpec` is everything downstream that depends on the data set: class names, the stored input shape, the
+fill of new pixels, whether a mirror image keeps the label, and how a user's picture is converted. train.py
+saves it with the run (dataset.json) and export_model.py with the exports, so that later scripts, predict.py
+and the demo need no flag to know it.
+"""
+
+import dataclasses
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from runkit.errors import UserError
+from runkit.files import read_json
+
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+CIFAR100_CLASSES = (  # the archive's fine labels, in its order
+    "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle", "bottle", "bowl",
+    "boy", "bridge", "bus", "butterfly", "camel", "can", "castle", "caterpillar", "cattle", "chair", "chimpanzee",
+    "clock", "cloud", "cockroach", "couch", "crab", "crocodile", "cup", "dinosaur", "dolphin", "elephant",
+    "flatfish", "forest", "fox", "girl", "hamster", "house", "kangaroo", "keyboard", "lamp", "lawn_mower",
+    "leopard", "lion", "lizard", "lobster", "man", "maple_tree", "motorcycle", "mountain", "mouse", "mushroom",
+    "oak_tree", "orange", "orchid", "otter", "palm_tree", "pear", "pickup_truck", "pine_tree", "plain", "plate",
+    "poppy", "porcupine", "possum", "rabbit", "raccoon", "ray", "road", "rocket", "rose", "sea", "seal", "shark",
+    "shrew", "skunk", "skyscraper", "snail", "snake", "spider", "squirrel", "streetcar", "sunflower",
+    "sweet_pepper", "table", "tank", "telephone", "television", "tiger", "tractor", "train", "trout", "tulip",
+    "turtle", "wardrobe", "whale", "willow_tree", "wolf", "woman", "worm"
+)
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    name: str
+    class_names: tuple[str, ...]
+    input_shape: tuple[int, int, int]  # (height, width, channels) of the stored uint8 images
+    background: float  # value of new pixels (augmentation, occlusion): the MNISTs' black; mid-grey for photos
+    fill_mode: str  # how geometric augmentation fills: "constant" (the background) or "reflect" (photos)
+    mirror_keeps_label: bool  # False for digits: a mirrored 3 is no 3 (no flip augmentation, no flip averaging)
+    conversion: str  # a user's picture: "mnist" (the data sets' own recipe, data/images.py) or "fit" (crop, resize)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @classmethod
+    def from_record(cls, record: dict) -> "DataSpec":
+        fields = {f.name for f in dataclasses.fields(cls)}
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in record.items() if k in fields}
+        return cls(**values)
+
+
+def mnist_like(name, class_names, mirror_keeps_label):
+    return DataSpec(name, class_names, (28, 28, 1), 0.0, "constant", mirror_keeps_label, "mnist")
+
+
+def photos(name, class_names, shape):
+    return DataSpec(name, tuple(class_names), tuple(shape), 127.5, "reflect", True, "fit")
+
+
+FASHION_MNIST = mnist_like("fashion_mnist", FASHION_MNIST_CLASSES, True)  # clothes are left-right symmetric
+MNIST = mnist_like("mnist", tuple("0123456789"), False)
+DATASETS = ("fashion_mnist", "mnist", "cifar10", "cifar100", "folder")
+
+
+class Dataset(NamedTuple):
+    train: tuple[np.ndarray, np.ndarray]  # images (n, height, width, channels) uint8, labels (n,)
+    test: tuple[np.ndarray, np.ndarray]
+    spec: DataSpec
+    source: str  # where the pictures came from
+    test_origin: str  # how the test set was made
+
+
+def load_dataset(cfg) -> Dataset:
+    """The data set `cfg.dataset` names, from `cfg.data_dir` or its default place."""
+    if cfg.dataset in ("fashion_mnist", "mnist"):
+        from data.idx import load_idx_dataset
+
+        (train, test), source = load_idx_dataset(cfg.dataset, cfg.data_dir)
+        spec = FASHION_MNIST if cfg.dataset == "fashion_mnist" else MNIST
+        return Dataset(train, test, spec, source, "the official test set")
+    if cfg.dataset in ("cifar10", "cifar100"):
+        from data.cifar import load_cifar
+
+        (train, test), names, source = load_cifar(cfg.dataset, cfg.data_dir)
+        names = names or (CIFAR10_CLASSES if cfg.dataset == "cifar10" else CIFAR100_CLASSES)
+        return Dataset(train, test, photos(cfg.dataset, names, (32, 32, 3)), source, "the official test set")
+    from data.folder import load_folder
+
+    train, test, names, test_origin, source = load_folder(cfg.data_dir, cfg.stored_size, cfg.test_fraction)
+    return Dataset(train, test, photos("folder", names, train[0].shape[1:]), source, test_origin)
+
+
+def dataset_record(data: Dataset) -> dict:
+    """What dataset.json and exports.json keep of a data set."""
+    return {**dataclasses.asdict(data.spec), "source": data.source, "test_set": data.test_origin,
+            "train_images": len(data.train[1]), "test_images": len(data.test[1])}
+
+
+def load_run_dataset(cfg, files) -> Dataset:
+    """The data set of a trained run, checked against the one it trained on."""
+    data = load_dataset(cfg)
+    check_trained_on(files, data)
+    return data
+
+
+def check_trained_on(files, data: Dataset) -> None:
+    """A one-line error unless `data` is what the run in `files` trained on (dataset.json): a folder whose classes
+    or picture size changed since would be read into a model that does not fit it."""
+    trained = run_spec(files)
+    if trained != data.spec:
+        changes = [f"{f.name} {getattr(trained, f.name)!r} then, {getattr(data.spec, f.name)!r} now"
+                   for f in dataclasses.fields(DataSpec) if getattr(trained, f.name) != getattr(data.spec, f.name)]
+        raise UserError(f"{data.source} is not the data set {files.root} trained on: {'; '.join(changes)}; "
+                        "point --data_dir at the data it trained on, or train a new run")
+
+
+def run_spec(files) -> DataSpec:
+    """The data-set spec a run trained with (runs from before data sets were a choice: Fashion-MNIST)."""
+    return DataSpec.from_record(read_json(files.dataset, "train.py")) if files.dataset.exists() else FASHION_MNIST
