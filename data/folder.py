@@ -6,8 +6,9 @@
     DIR/classes.txt               optional: the class names in label order, one per line (else sorted)
 
 Pictures are ordered by file name (then class), so that files numbered as a data set stores its images keep its
-order, and with it the split a seed draws. Every picture is fitted to one stored size once (data/images.py `fitted`) and kept as uint8 in memory, as the
-MNISTs are: 100,000 pictures at 64 px in colour take 1.2 GB. Pillow rather than
+order, and with it the split a seed draws. Every picture is fitted to one stored size once (data/images.py
+`fitted`) and kept as uint8 in memory, as the MNISTs are: 100,000 pictures at 64 px in colour take 1.2 GB. Pillow
+rather than
 `keras.utils.image_dataset_from_directory`: that one streams float32 batches through TensorFlow, while the
 pipeline wants the uint8 arrays, the data set's channels (grey stays one channel) and a file it cannot read
 skipped with its name, not a stopped run.

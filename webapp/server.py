@@ -38,9 +38,10 @@ def create_app(model: keras.Model, spec: DataSpec) -> Flask:
     maps = ActivationMaps(classifier, background=spec.background)  # the model cut for its maps once, not per request
     convert = conversion_of(spec)
     height, width, _ = spec.input_shape
+    conversion = ("It is converted as the data set's images were (trimmed to the object, 28x28 grey, light on black)"
+                  if spec.conversion == "mnist" else f"Its largest centred square is resized to {height}x{width}")
     about = {"title": TITLES[spec.name], "classes": spec.num_classes, "size": f"{height}x{width}",
-             "conversion": "It is converted as the data set's images were (trimmed to the object, 28x28 grey, light "
-             "on black)" if spec.conversion == "mnist" else f"Its largest centred square is resized to {height}x{width}"}
+             "conversion": conversion}
     # Pictures are converted in threads of their own, so that the server's memory stays bounded under load: the
     # memory the allocator keeps after a conversion stays with these threads, not with each request's.
     converter = ThreadPoolExecutor(CONVERSIONS_AT_ONCE, thread_name_prefix="convert")
