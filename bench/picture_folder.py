@@ -1,12 +1,15 @@
-"""Fashion-MNIST written out as a folder data set (`--dataset folder`): `python -m bench.picture_folder --out DIR`.
+"""Folder data sets (`--dataset folder`) made from what is at hand: `python -m bench.picture_folder --out DIR`.
 
-    python -m bench.picture_folder --out data/fmnist_png                   # the stored 28x28 images as PNGs
+    python -m bench.picture_folder --out data/fmnist_png                   # Fashion-MNIST's 28x28 images as PNGs
     python -m bench.picture_folder --out data/fmnist_photos --style photos  # photo-like, 96-128 px, in colour
+    python -m bench.picture_folder --out data/digits --style digits         # scikit-learn's 8x8 digits
 
 Each image becomes DIR/train/<class>/<index>.png (or DIR/test/...), numbered in the data set's order, with
 DIR/classes.txt giving its label order: `train.py --dataset folder --data_dir DIR` then reads the same pixels
 in the same order as the IDX files. `--style photos` draws each as `bench.photos` does, on a square canvas of
 96-128 px: the garment dark on a lit backdrop, off-centre, tinted, noisy, blurred, saved as JPEG.
+`--style digits` writes the 1,797 handwritten digits scikit-learn ships (UCI; 8x8, 17 grey levels scaled to
+0-255) as DIR/<digit>/<index>.png, with no test/: the folder loader holds out the test set.
 """
 
 import argparse
@@ -41,17 +44,30 @@ def write_one(task) -> None:
     path.write_bytes(render_photo(image, rng, canvas=(side, side)))
 
 
+def write_digits(out: Path) -> int:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    for i, (image, label) in enumerate(zip(digits.images, digits.target, strict=True)):
+        (out / str(label)).mkdir(parents=True, exist_ok=True)
+        Image.fromarray((image * 255 / 16).round().astype(np.uint8)).save(out / str(label) / f"{i:05d}.png")
+    return len(digits.images)
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description="Write Fashion-MNIST as a folder of pictures, a subfolder per class.")
     parser.add_argument("--out", type=Path, required=True, help="the folder to write (must not exist)")
-    parser.add_argument("--style", choices=("stored", "photos"), default="stored")
+    parser.add_argument("--style", choices=("stored", "photos", "digits"), default="stored")
     parser.add_argument("--data_dir", help="folder with the four Fashion-MNIST files (default: as train.py finds them)")
     parser.add_argument("--count", type=int, help="the first N images of each split (default: all)")
     args = parser.parse_args(argv)
     if args.out.exists():
         raise UserError(f"{args.out} exists: give a new folder")
-    splits, _ = load_idx_dataset("fashion_mnist", args.data_dir)
     started, tasks = time.monotonic(), []
+    if args.style == "digits":
+        print(f"wrote {write_digits(args.out)} pictures (digits) to {args.out}/ in {time.monotonic() - started:.0f} s")
+        return
+    splits, _ = load_idx_dataset("fashion_mnist", args.data_dir)
     for split, (images, labels) in zip(("train", "test"), splits, strict=True):
         for name in FASHION_MNIST_CLASSES:
             (args.out / split / folder_name(name)).mkdir(parents=True)

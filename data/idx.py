@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from data.datasets import TITLES
 from runkit.errors import UserError
 
 FILES = {
@@ -19,7 +20,6 @@ FILES = {
 # Where each is looked for before downloading: the folder in an environment variable, then a system folder.
 ENV_VARS = {"fashion_mnist": "FASHION_MNIST_DIR", "mnist": "MNIST_DIR"}
 SYSTEM_DIRS = {"fashion_mnist": "/usr/share/datasets/fashion-mnist"}  # apt-get install dataset-fashion-mnist
-TITLES = {"fashion_mnist": "Fashion-MNIST", "mnist": "MNIST"}
 NUM_CLASSES = 10
 UINT8_TYPE_CODE = 0x08
 HINT = "re-download the file or point --data_dir at a good copy"

@@ -1,6 +1,7 @@
 """Data sets beyond Fashion-MNIST: each loader on files in its official format, a folder of pictures with every way
 it can be wrong, and a whole run on a folder through every script."""
 
+import base64
 import io
 import json
 import pickle
@@ -14,10 +15,12 @@ from PIL import Image
 from config import make_config
 from data.datasets import FASHION_MNIST, load_dataset
 from data.folder import TEST_SEED
+from inference.runtime import contract_of, load_keras_export
 from models.classifier import build_augmentation
 from runkit.errors import UserError
 from runkit.files import append_result
 from tests.helpers import as_argv, assert_one_line_error, run_script, synthetic_split, tiny_run
+from webapp.server import create_app
 
 
 def load(**overrides):
@@ -77,6 +80,7 @@ def test_cifar10_from_the_official_archive_or_its_folder(tmp_path, as_archive):
     members = write_cifar10(tmp_path / "cifar", as_archive)
     data = load(dataset="cifar10", data_dir=str(tmp_path / "cifar"))
     (x_train, y_train), (x_test, y_test) = data.train, data.test
+    np.testing.assert_array_equal(y_train[:12], np.arange(12) % 10)  # data_batch_1's labels first
     assert x_train.shape == (60, 32, 32, 3) and x_test.shape == (10, 32, 32, 3) and x_train.dtype == np.uint8
     row = members["data_batch_1"][b"data"][3]
     np.testing.assert_array_equal(x_train[3, :, :, 0].ravel(), row[:1024])  # red plane first
@@ -202,6 +206,16 @@ def test_a_whole_run_on_a_folder_from_train_to_predict(tmp_path):
         answer = run_script("predict.py", [str(root / "owl" / "0002.jpg"), "--model", str(exports / model), "--json"])
         top = json.loads(answer.stdout)[0]["top"]
         assert len(top) == 3 and {t["class"] for t in top} == {"cat", "dog", "owl"}
+
+    # The demo serves it too: its page names the data set's size, its answer the classes and the colour image seen.
+    client = create_app(load_keras_export(exports / "folder_model.h5"),
+                        contract_of(exports / "folder_model.h5")).test_client()
+    assert "what the model saw (40x40)" in client.get("/").get_data(as_text=True)
+    with open(root / "dog" / "0001.jpg", "rb") as f:
+        answer = client.post("/api/predict", data={"image": (f, "dog.jpg")}).get_json()
+    assert {t["class"] for t in answer["top"]} == {"cat", "dog", "owl"}
+    seen = Image.open(io.BytesIO(base64.b64decode(answer["seen"].split(",", 1)[1])))
+    assert seen.size == (40, 40) and seen.mode == "RGB"
 
     # The folder changed since training (a class more): the later scripts say so instead of misreading it.
     write_folder(root, classes=("yak",), start=100)

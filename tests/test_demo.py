@@ -50,7 +50,8 @@ def photo(tmp_path_factory):
 
 def expected_top(model_path, picture) -> list[dict]:
     model = load_keras_export(model_path)
-    return top_classes(model.predict(load_image(picture)[None, ..., None], verbose=0)[0], 3, FASHION_MNIST.class_names)
+    probs = model.predict(load_image(picture)[None, ..., None], verbose=0)[0]
+    return top_classes(probs, 3, FASHION_MNIST.class_names)
 
 
 def test_the_endpoint_answers_top_3_the_image_seen_and_grad_cam_and_bad_uploads_get_reasons(exported, photo,

@@ -84,7 +84,7 @@ def test_the_student_learns_from_its_teachers_and_records_their_cost(trained_run
     cfg = trained_run_config(["--artifacts_dir", teacher])
     ((images, labels), _), _ = load_idx_dataset("fashion_mnist", cfg.data_dir)
     (x_train, y_train), (_, y_val) = split_of_run(images, labels, cfg)
-    probs = load_trained_classifier(cfg, RunFiles(teacher).best_weights).predict(x_train[..., None], verbose=0)
+    probs = load_trained_classifier(cfg, RunFiles(teacher).best_weights).predict(x_train, verbose=0)
     np.testing.assert_allclose(fed[0], 0.4 * probs + 0.6 * np.eye(10)[y_train], atol=1e-5)
     with np.load(RunFiles(student["artifacts_dir"]).teacher_probabilities) as kept:  # for a resumed student
         np.testing.assert_allclose(kept["probabilities"], probs, atol=1e-5)

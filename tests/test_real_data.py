@@ -22,7 +22,7 @@ def real_data():
 @needs_data
 def test_real_files_parse_to_the_documented_shapes_and_statistics(real_data):
     (x_train, y_train), (x_test, y_test) = real_data
-    assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28)
+    assert x_train.shape == (60000, 28, 28, 1) and x_test.shape == (10000, 28, 28, 1)
     np.testing.assert_array_equal(np.bincount(y_train), np.full(10, 6000))
     np.testing.assert_array_equal(np.bincount(y_test), np.full(10, 1000))
     assert x_train.mean() == pytest.approx(72.9404, abs=1e-3)  # as stated in shared/fashion-mnist/SOURCE.md

@@ -72,7 +72,7 @@ def test_evaluate_visualize_export_round_trip(trained_run):
     single = load_trained_classifier(dataclasses.replace(cfg, tta_flip=False),
                                      ROOT / trained_run["artifacts_dir"] / "best.weights.h5")
     assert metrics["test_accuracy_by_view"]["single_view"] == pytest.approx(
-        np.mean(single.predict(x_test[..., None], verbose=0).argmax(axis=1) == y_test))
+        np.mean(single.predict(x_test, verbose=0).argmax(axis=1) == y_test))
     assert np.array(metrics["confusion_matrix"]).sum() == 50
     assert set(metrics["per_class"]) >= {"T-shirt/top", "Ankle boot"}
     calibration = metrics["calibration"]

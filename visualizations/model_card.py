@@ -1,12 +1,12 @@
 """The model card written beside the exports (Mitchell et al. 2019): what the model is for, what it was
 trained and evaluated on, how well it does per class, and where it fails; every number from the run's files."""
 
-from data.datasets import DataSpec
+from data.datasets import TITLES, DataSpec
 from data.pipeline import split_seed
 from runkit.machine import describe_machines
 
-TITLES = {"fashion_mnist": "Fashion-MNIST (Xiao et al. 2017)", "mnist": "MNIST (LeCun et al. 1998)",
-          "cifar10": "CIFAR-10 (Krizhevsky 2009)", "cifar100": "CIFAR-100 (Krizhevsky 2009)"}
+CITATIONS = {"fashion_mnist": "Xiao et al. 2017", "mnist": "LeCun et al. 1998", "cifar10": "Krizhevsky 2009",
+             "cifar100": "Krizhevsky 2009"}
 
 
 def intended_use(spec: DataSpec) -> str:
@@ -30,7 +30,7 @@ def render(cfg, history: dict, metrics: dict, exports: list[dict]) -> str:
     """Markdown for a run's config, its history (train.py), metrics (evaluate.py) and checked exports."""
     calibration, by_view = metrics["calibration"], metrics["test_accuracy_by_view"]
     spec = DataSpec.from_record(metrics["dataset"])
-    title = TITLES.get(spec.name, f"the pictures of `{metrics['data_source']}`")
+    title = TITLES.get(spec.name, "Picture")
     fashion = spec.name == "fashion_mnist"
     views = {"flip_averaged": "flip-averaged (two views)", "single_view": "single view"}
     confusions = "; ".join(f"{c['true']} taken for {c['predicted']} ({c['count']} of "
@@ -41,10 +41,11 @@ def render(cfg, history: dict, metrics: dict, exports: list[dict]) -> str:
                  f"{sum(t['train_minutes'] for t in teachers):.1f} min of training are part of its cost"]
     sizes = {r["format"]: "" if r["size_mb"] is None else f"{r['size_mb']:.2f}" for r in exports}
     lines = [
-        f"# Model card: {title.split(' (')[0]} classifier ({cfg.architecture}, {cfg.image_size} px)", "",
+        f"# Model card: {title} classifier ({cfg.architecture}, {cfg.image_size} px)", "",
         "## Intended use", "", intended_use(spec), "",
         "## Training data", "",
-        f"{title}, read from `{metrics['data_source']}`: {history['run']['train_images']:,} "
+        (f"{title} ({CITATIONS[spec.name]})" if spec.name in CITATIONS else "The pictures")
+        + f", read from `{metrics['data_source']}`: {history['run']['train_images']:,} "
         f"training images, after a stratified {cfg.val_fraction:.0%} of the training set was held out for "
         f"validation (seed {split_seed(cfg)}), which chose the weights; the {metrics['test_images']:,} test images "
         f"({metrics['dataset']['test_set']}) were used for the numbers below only.", "",

@@ -15,7 +15,7 @@ from flask import Flask, jsonify, render_template_string, request
 from matplotlib import colormaps
 from PIL import Image
 
-from data.datasets import DataSpec
+from data.datasets import TITLES, DataSpec
 from data.images import conversion_of, load_image
 from evaluation.cam import METHOD_NAMES, ActivationMaps, upsampled
 from inference.runtime import single_view, top_classes
@@ -28,10 +28,6 @@ CONVERSIONS_AT_ONCE = 2  # each converts a picture of up to 50 megapixels in abo
 TOP_K = 3
 
 
-TITLES = {"fashion_mnist": "Fashion-MNIST", "mnist": "MNIST digit", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100",
-          "folder": "Picture"}
-
-
 def create_app(model: keras.Model, spec: DataSpec) -> Flask:
     """The demo's Flask app for an exported model (the raw pixels `spec` describes in, probabilities out)."""
     classifier = single_view(model)
@@ -40,7 +36,7 @@ def create_app(model: keras.Model, spec: DataSpec) -> Flask:
     height, width, _ = spec.input_shape
     conversion = ("It is converted as the data set's images were (trimmed to the object, 28x28 grey, light on black)"
                   if spec.conversion == "mnist" else f"Its largest centred square is resized to {height}x{width}")
-    about = {"title": TITLES[spec.name], "classes": spec.num_classes, "size": f"{height}x{width}",
+    about = {"title": TITLES.get(spec.name, "Picture"), "classes": spec.num_classes, "size": f"{height}x{width}",
              "conversion": conversion}
     # Pictures are converted in threads of their own, so that the server's memory stays bounded under load: the
     # memory the allocator keeps after a conversion stays with these threads, not with each request's.
