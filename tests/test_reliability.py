@@ -175,5 +175,5 @@ def test_runs_evaluated_at_once_keep_every_row_of_the_results_table(tmp_path):
     writers = [subprocess.Popen([sys.executable, "-c", append, str(table), name], cwd=ROOT) for name in "abc"]
     assert all(w.wait(timeout=120) == 0 for w in writers)
     rows = table.read_text().splitlines()
-    assert rows[0].startswith("date,run") and len(rows) == 1 + 90
-    assert sorted(r.split(",")[1] for r in rows[1:]) == sorted(f"{n}-{i}" for n in "abc" for i in range(30))
+    assert rows[0].startswith("date,dataset,run") and len(rows) == 1 + 90
+    assert sorted(r.split(",")[2] for r in rows[1:]) == sorted(f"{n}-{i}" for n in "abc" for i in range(30))
