@@ -27,7 +27,7 @@ class Config:
     split_seed: int | None = None  # seed of that split; None: seed (set it to hold out the same images over seeds)
     # --- model ---
     architecture: str = "mobilenet_v2"  # mobilenet_v2 (ImageNet-pretrained), or cnn / vit trained from scratch
-    image_size: int = 128  # 28x28 inputs are resized to image_size x image_size inside the model
+    image_size: int = 128  # the stored images (28x28 here) are resized to image_size x image_size inside the model
     alpha: float = 0.35  # MobileNetV2 width multiplier (ImageNet weights exist for 0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
     weights: str | None = "imagenet"  # MobileNetV2's: "imagenet" (download), a local no-top .h5 path, or none
     cnn_filters: int = 16  # cnn: channels of the first stage (then x2, x4)
@@ -37,13 +37,13 @@ class Config:
     vit_heads: int = 4  # vit: attention heads (vit_dim must be a multiple)
     dropout: float = 0.2  # dropout before the classifier
     l2: float = 1e-4  # L2 penalty on the classifier's kernel
-    # --- augmentation (training only; empty space is filled with the black background) ---
+    # --- augmentation (training only; empty space is filled as the data set says: the MNISTs' black background) ---
     # The geometric changes are off by default: in runs this short they cost accuracy (docs/experiments.md).
     rotation: float = 0.0  # max rotation as a fraction of a full turn (e.g. 0.03)
     zoom: float = 0.0  # max zoom in/out as a fraction of the image (e.g. 0.1)
     shear: float = 0.0  # max shear as a fraction of the image (e.g. 0.05)
     translation: float = 0.0  # max shift as a fraction of the image (e.g. 0.08)
-    horizontal_flip: bool = True  # clothes are left-right symmetric; up-down is not
+    horizontal_flip: bool = True  # clothes are left-right symmetric, up-down is not (never on MNIST: the data set says)
     erasing: float = 0.0  # probability of blanking a random rectangle (random erasing, Zhong et al. 2020)
     # --- training: phase 1 trains the head on a frozen base, phase 2 fine-tunes the base ---
     batch_size: int = 128  # per replica: the global batch is batch_size x replicas (1 unless --strategy says)
@@ -71,7 +71,7 @@ class Config:
     clr_policy: str = "triangular"  # triangular, triangular2, exp_range, or one_cycle: up, then down to the end
     clr_gamma: float = 0.99994  # per-step amplitude decay of exp_range
     # --- evaluation and export ---
-    tta_flip: bool = True  # average each prediction with the mirrored image's (test-time augmentation)
+    tta_flip: bool = True  # average each prediction with the mirrored image's (test-time augmentation; never on MNIST)
     # --- run ---
     seed: int = 42
     artifacts_dir: str = "artifacts"  # weights, history, config and metrics of the run

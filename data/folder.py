@@ -16,6 +16,7 @@ skipped with its name, not a stopped run.
 
 import os
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -114,10 +115,13 @@ def as_arrays(folder: Path, files: dict[str, list[Path]], shape) -> tuple[np.nda
     pairs = sorted((path.name, c, path) for c, group in enumerate(files.values()) for path in group)
     paths = [path for _, _, path in pairs]
     labels = np.array([c for _, c, _ in pairs], np.int64)
+    print(f"reading {len(paths):,} pictures from {folder} into {'x'.join(map(str, shape))} ...", flush=True)
+    started = time.monotonic()
     images, ok = read_pictures(paths, shape)
-    if not ok.all():
+    print(f"read them in {time.monotonic() - started:.0f} s", flush=True)
+    if not ok.all():  # (a copy: only then)
         print(f"warning: {np.count_nonzero(~ok)} of {len(paths)} files skipped", file=sys.stderr)
-    images, labels = images[ok], labels[ok]
+        images, labels = images[ok], labels[ok]
     for c, name in enumerate(files):
         if not np.any(labels == c):
             raise UserError(f"{folder / name}: none of its pictures could be read")

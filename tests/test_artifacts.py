@@ -60,8 +60,8 @@ def test_results_table_gets_one_header_and_a_row_per_run(tmp_path):
     append_result(table, {"run": "a", "test_accuracy": "0.91"})
     append_result(table, {"run": "b", "test_accuracy": "0.92"})
     lines = table.read_text().splitlines()
-    assert lines[0].startswith("date,run,") and len(lines) == 3
-    assert lines[2].split(",")[1] == "b"
+    assert lines[0].startswith("date,dataset,run,") and len(lines) == 3
+    assert lines[2].split(",")[2] == "b"
 
 
 def test_machine_info_names_what_ran_the_numbers():
