@@ -1,0 +1,57 @@
+"""bench.robustness: each corruption changes the images as seeded, and the script reports each one's accuracy."""
+
+import json
+
+import numpy as np
+import pytest
+
+from bench.robustness import CORRUPTIONS, corrupted, suite_accuracies
+from config import make_config
+from models.classifier import build_model, classifier_of
+from tests.helpers import run_script, synthetic_split, write_synthetic_fashion_mnist
+
+
+def test_each_corruption_keeps_the_shape_changes_the_images_and_repeats_with_its_seed():
+    images, _ = synthetic_split(3, 0)
+    for name in CORRUPTIONS:
+        seen = corrupted(images, name, seed=0)
+        assert seen.shape == images.shape and seen.dtype == np.uint8, name
+        assert np.mean(seen != images) > 0.01, name  # it did something
+        np.testing.assert_array_equal(seen, corrupted(images, name, seed=0), err_msg=name)
+    assert not np.array_equal(corrupted(images, "gaussian noise", 0), corrupted(images, "gaussian noise", 1))
+
+
+def test_a_rotation_turns_the_garment_and_a_shift_moves_it_with_black_coming_in():
+    bar = np.zeros((1, 28, 28), np.uint8)
+    bar[0, 4:24, 13:15] = 255  # upright
+    tilted = corrupted(bar, "rotate 20-30 deg", 0)[0]
+    rows = np.flatnonzero(tilted.max(axis=1) > 128)
+    cols_at = [np.flatnonzero(tilted[r] > 128).mean() for r in (rows[0], rows[-1])]
+    assert 6 < abs(cols_at[0] - cols_at[1]) < 12  # 20-30 degrees over about 18 rows
+    moved = corrupted(np.full((1, 28, 28), 255, np.uint8), "shift 4 px", 0)[0]
+    assert (moved == 0).sum() == 28 * 28 - 24 * 24
+
+
+def test_the_suite_reports_each_corruption_and_the_mean():
+    images, labels = synthetic_split(2, 0)
+
+    def predict(x):  # right on clean images only: the bar row of each class, where nothing else is bright
+        rows = (x[..., 0] > 200).sum(axis=2).argmax(axis=1)
+        return np.eye(10)[np.clip((rows - 2) // 2, 0, 9)]
+
+    result = suite_accuracies(predict, images, labels)
+    assert result["clean"] == 1.0 and set(result["corruptions"]) == set(CORRUPTIONS)
+    assert result["mean"] == pytest.approx(np.mean(list(result["corruptions"].values())))
+    assert result["corruptions"]["contrast x0.35"] < 0.5  # the bar no longer stands out above 200
+
+
+@pytest.mark.slow
+def test_the_script_writes_its_results_file(tmp_path):
+    export = tmp_path / "model.h5"
+    classifier_of(build_model(make_config({"image_size": 32, "weights": None}))).save(export)
+    out = tmp_path / "robustness.json"
+    run_script("bench.robustness", ["--model", str(export), "--data_dir", str(write_synthetic_fashion_mnist(
+        tmp_path / "data")), "--count", "20", "--out", str(out)])
+    result = json.loads(out.read_text())
+    assert result["images"] == 20 and len(result["corruptions"]) == len(CORRUPTIONS)
+    assert all(0 <= v <= 1 for v in result["corruptions"].values()) and "machine" in result
