@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from data.datasets import TITLES
 from runkit.errors import UserError
 
 LAYOUTS = {  # archive, its folder, training files, test file, meta file, label key, class-name key
@@ -87,6 +88,6 @@ def download(name: str):
     try:
         (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
     except Exception as e:  # the downloader raises several kinds of network errors
-        raise UserError(f"could not download {name} ({type(e).__name__}); give the folder that holds "
+        raise UserError(f"could not download {TITLES[name]} ({type(e).__name__}); give the folder that holds "
                         f"{LAYOUTS[name][0]} via --data_dir") from None
     return ((x_train, y_train.ravel()), (x_test, y_test.ravel())), None, f"keras.datasets.{name}"

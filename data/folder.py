@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from sklearn.model_selection import train_test_split
 
-from data.images import MAX_PIXELS, fitted
+from data.images import fitted, load_image
 from runkit.errors import UserError
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -90,20 +90,22 @@ def stored_shape(paths: list[Path], stored_size: int | None) -> tuple[int, int, 
 
 
 def read_pictures(paths: list[Path], shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """The pictures as (n, *shape) uint8 and whether each could be read; each one that could not is named on stderr."""
+    """The pictures as (n, *shape) uint8 and whether each could be read; each one that could not is named on stderr.
+
+    Each is read by `load_image`, as predict.py and the demo read a user's picture: the same checks, and the same
+    pixels a served model will see (no other decoding path for training)."""
     images = np.zeros((len(paths), *shape), np.uint8)
     ok = np.ones(len(paths), bool)
 
+    def convert(image):
+        return fitted(image, shape[0], shape[2])
+
     def read(i):
         try:
-            with Image.open(paths[i]) as image:
-                if image.width * image.height > MAX_PIXELS:
-                    raise ValueError(f"{image.width}x{image.height} pixels")
-                image.draft(image.mode, (2 * shape[0], 2 * shape[1]))  # a JPEG decodes at a fraction of its size
-                images[i] = fitted(image, shape[0], shape[2])
-        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
+            images[i] = load_image(paths[i], convert=convert)
+        except UserError as e:
             ok[i] = False
-            print(f"warning: skipped {paths[i]}: not a readable picture ({type(e).__name__})", file=sys.stderr)
+            print(f"warning: skipped {e}", file=sys.stderr)
 
     with ThreadPoolExecutor(os.cpu_count()) as pool:  # Pillow decodes without the GIL
         list(pool.map(read, range(len(paths))))
