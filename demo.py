@@ -1,4 +1,5 @@
-"""A local demo page: upload or drop a picture, see the top 3 classes, the image the model saw, where it looked.
+"""A local demo page: upload or drop a picture, see the top 3 classes, the image the model saw, where it looked,
+and whether the picture is recognised as one of the classes at all.
 
     python demo.py                                  # http://127.0.0.1:8000, the .h5 export_model.py wrote
     python demo.py --port 8080 --model exports/fashion_mnist_model.keras
@@ -11,7 +12,7 @@ bomb, over 20 MB) gets its reason on the page, and the server goes on serving.
 import argparse
 from pathlib import Path
 
-from inference.runtime import DEFAULT_FOLDER, check_fits, contract_of, default_model, load_keras_export
+from inference.runtime import DEFAULT_FOLDER, check_fits, contract_of, default_model, load_keras_export, novelty_of
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import require
@@ -29,7 +30,7 @@ def main(argv: list[str]) -> None:
     path = require(args.model or default_model(), "export_model.py")
     model, spec = load_keras_export(path), contract_of(path)
     check_fits(spec, model.input.shape[1:], path)
-    app = create_app(model, spec)
+    app = create_app(model, spec, novelty_of(path))
     print(f"serving {path} on http://127.0.0.1:{args.port} (Ctrl-C stops it)", flush=True)
     app.run(host="127.0.0.1", port=args.port, threaded=True)
 

@@ -1,10 +1,13 @@
 """Test metrics of the trained run: `python evaluate.py [--artifacts_dir DIR]`.
 
-Writes metrics.json and test_predictions.npz beside the run and appends a row to the results table.
+Writes metrics.json and test_predictions.npz beside the run and appends a row to the results table. Fits the
+"not recognised" score (inference/novelty.py) and its threshold on the training and validation splits, writes it as
+novelty.json for export_model.py and reports the share of test images it keeps.
 """
 
 import dataclasses
 import datetime
+import time
 
 import numpy as np
 
@@ -12,6 +15,8 @@ from config import Config, trained_run_config
 from data.datasets import dataset_record, load_run_dataset
 from data.pipeline import make_dataset, split_of_run
 from evaluation.metrics import calibration_report, evaluate_classifier
+from inference import novelty
+from inference.runtime import recognised
 from models.classifier import load_trained_classifier, with_flip_averaging
 from runkit import cli
 from runkit.files import RunFiles, append_result, atomic_path, read_json, write_json
@@ -24,9 +29,14 @@ def main(argv: list[str]) -> None:
     files = RunFiles(cfg.artifacts_dir)
     history = read_json(files.history, "train.py", keys=("epochs", "completed", "run"))
     data = load_run_dataset(cfg, files)
-    _, (x_val, y_val) = split_of_run(*data.train, cfg)  # the images training held out
+    (x_train, _), (x_val, y_val) = split_of_run(*data.train, cfg)  # the images training held out
 
-    metrics, probs = test_metrics(cfg, files, data, x_val, y_val)
+    metrics, probs, model = test_metrics(cfg, files, data, x_val, y_val)
+    print("fitting the 'not recognised' score on training images and outliers made from them ...", flush=True)
+    started = time.monotonic()
+    record = novelty.fit(model, x_train, x_val, cfg.seed)
+    write_json(files.novelty, record)
+    metrics["novelty"] = novelty_report(model, record, x_val, data.test[0]) | {"seconds": time.monotonic() - started}
     metrics.update(run_record(cfg, history, data))
     write_json(files.metrics, metrics)
     with atomic_path(files.predictions) as tmp, open(tmp, "wb") as f:
@@ -35,10 +45,10 @@ def main(argv: list[str]) -> None:
     report(metrics, files, cfg.results_file, history["completed"])
 
 
-def test_metrics(cfg, files: RunFiles, data, x_val, y_val) -> tuple[dict, np.ndarray]:
+def test_metrics(cfg, files: RunFiles, data, x_val, y_val):
     """The metrics of the view the config reports (flip-averaged or single; single where a mirror image changes the
     data set's labels), the other view's accuracy where it has one, and the calibration with a temperature fitted
-    on the validation split (never on the test set); the test probabilities."""
+    on the validation split (never on the test set); the test probabilities; the reported view's model."""
     x_test, y_test = data.test
     single_view = load_trained_classifier(dataclasses.replace(cfg, tta_flip=False), files.best_weights, data.spec)
     views = {"single_view": single_view}
@@ -52,7 +62,16 @@ def test_metrics(cfg, files: RunFiles, data, x_val, y_val) -> tuple[dict, np.nda
         float(np.mean(model.predict(test_ds, verbose=0).argmax(axis=1) == y_test)) for view, model in views.items()}
     val_probs = views[chosen].predict(make_dataset(x_val, y_val, cfg.batch_size), verbose=0)
     metrics["calibration"] = calibration_report(val_probs, y_val, probs, y_test)
-    return metrics, probs
+    return metrics, probs, views[chosen]
+
+
+def novelty_report(model, record: dict, x_val, x_test) -> dict:
+    """The score's method and threshold, and the shares of validation and test images it keeps recognised."""
+    scored = novelty.with_score(model, record)
+    kept = {name: float(recognised(scored.predict(images, batch_size=256, verbose=0)[1], record).mean())
+            for name, images in (("val", x_val), ("test", x_test))}
+    return {"method": record["method"], "threshold": record["threshold"], "keep": record["keep"],
+            "val_recognised": kept["val"], "test_recognised": kept["test"]}
 
 
 def run_record(cfg, history: dict, data) -> dict:
@@ -94,7 +113,10 @@ def report(metrics: dict, files: RunFiles, results_file: str, completed: bool) -
     calibration = metrics["calibration"]
     print(f"expected calibration error {calibration['ece']:.4f}; {calibration['ece_scaled']:.4f} with temperature "
           f"{calibration['temperature']:.3f} fitted on the validation split")
-    print(f"wrote {files.metrics}, {files.predictions}; appended to {results_file}")
+    kept = metrics["novelty"]
+    print(f"'not recognised' score ({kept['method']}): keeps {kept['test_recognised']:.2%} of test images "
+          f"recognised ({kept['val_recognised']:.2%} of validation images; the threshold keeps {kept['keep']:.0%})")
+    print(f"wrote {files.metrics}, {files.predictions}, {files.novelty}; appended to {results_file}")
     if not completed:
         print("note: training did not finish; these are the best weights so far (run train.py to resume)")
     print("next: python visualize_results.py")

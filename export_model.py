@@ -15,6 +15,7 @@ from pathlib import Path
 from config import trained_run_config
 from data.datasets import dataset_record, load_run_dataset
 from inference.export import export_checked
+from inference.novelty import with_score
 from inference.portable import export_all
 from models.classifier import architecture_module, load_trained_classifier
 from runkit import cli
@@ -31,6 +32,7 @@ def main(argv: list[str]) -> None:
     history = read_json(files.history, "train.py", keys=("epochs", "run"))
     metrics = read_json(files.metrics, "evaluate.py",
                         keys=("test_accuracy_by_view", "calibration", "per_class", "dataset"))
+    novelty = read_json(files.novelty, "evaluate.py", keys=("weights", "threshold"))
     data = load_run_dataset(cfg, files)
     classifier = load_trained_classifier(cfg, files.best_weights, data.spec)
     (images, _), (x_test, y_test) = data.train, data.test
@@ -47,8 +49,10 @@ def main(argv: list[str]) -> None:
 
     print("portable exports, each checked on the test set ...", flush=True)
     float_layers = architecture_module(cfg.architecture).INT8_FLOAT_LAYERS
-    rows = export_all(classifier, folder, stem, images, x_test, y_test, float_layers)
-    write_json(folder / "exports.json", {"model": path.name, "dataset": dataset_record(data), "exports": rows,
+    rows = export_all(classifier, folder, stem, images, x_test, y_test, float_layers,
+                      onnx_model=with_score(classifier, novelty))
+    write_json(folder / "exports.json", {"model": path.name, "dataset": dataset_record(data), "novelty": novelty,
+                                         "exports": rows,
                                          "int8_float_layers": list(float_layers), "machine": machine_info(),
                                          "config": dataclasses.asdict(cfg)})
     print(f"{'format':20} {'MB':>6} {'test acc':>9} {'agrees':>8} {'1 image ms':>11}")

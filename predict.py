@@ -7,8 +7,10 @@
 Any export serves: the exports.json beside it names its classes and how a picture is converted. Any size,
 colour or grayscale: for the MNISTs each file is converted like their training data (grayscale, the data set's
 polarity, fitted into 28x28); for other data sets its largest centred square is resized to the model's input.
-A file that is not an image gets one line on stderr and the others are still classified; the exit status is
-then 1.
+A picture that is not like any class the model learned (its "not recognised" score, saved with the export, is
+below the threshold: inference/novelty.py) is said to be not recognised, its closest classes still shown; `--json`
+gives each picture's `known` and `score`. A file that is not an image gets one line on stderr and the others are
+still classified; the exit status is then 1.
 """
 
 import argparse
@@ -20,7 +22,16 @@ from pathlib import Path
 import numpy as np
 
 from data.images import conversion_of, load_image
-from inference.runtime import DEFAULT_FOLDER, contract_of, default_model, model_runner, runtime_of, top_classes
+from inference.runtime import (
+    DEFAULT_FOLDER,
+    contract_of,
+    default_model,
+    novelty_of,
+    recognised,
+    runtime_of,
+    scored_runner,
+    top_classes,
+)
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import require
@@ -47,16 +58,23 @@ def main(argv: list[str]) -> None:
             print(f"error: {e}", file=sys.stderr)
             results.append({"file": str(path), "error": str(e)})
     if loaded:
-        probs = model_runner(model, spec)(np.stack(list(loaded.values())))
-        results += [{"file": str(path), "top": top_classes(p, args.top_k, spec.class_names)}
-                    for path, p in zip(loaded, probs, strict=True)]
+        novelty = novelty_of(model)
+        probs, scores = scored_runner(model, spec, novelty)(np.stack(list(loaded.values())))
+        for i, path in enumerate(loaded):
+            results.append({"file": str(path), "top": top_classes(probs[i], args.top_k, spec.class_names)})
+            if scores is not None:
+                results[-1] |= {"known": bool(recognised(scores[i], novelty)[0]), "score": float(scores[i])}
 
     if args.json:
         print(json.dumps(results, indent=2))
     else:
         for result in results:
             if "top" in result:
-                print(f"{result['file']}: " + ", ".join(f"{t['class']} {t['probability']:.1%}" for t in result["top"]))
+                closest = ", ".join(f"{t['class']} {t['probability']:.1%}" for t in result["top"])
+                if result.get("known", True):
+                    print(f"{result['file']}: {closest}")
+                else:
+                    print(f"{result['file']}: not recognised as any class (closest: {closest})")
     if len(loaded) < len(args.images):
         sys.exit(1)
 

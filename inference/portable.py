@@ -22,11 +22,13 @@ BATCH = 250  # images per prediction call when checking an export on the test se
 
 
 def export_all(classifier: keras.Model, folder, stem: str, calibration_images, x_test, y_test,
-               int8_float_layers=()) -> list[dict]:
+               int8_float_layers=(), onnx_model: keras.Model | None = None) -> list[dict]:
     """Write the formats into `folder` as `stem.keras`, `stem.onnx`, ... and return one checked row per format (the
     Keras model first); only .keras without TensorFlow.
 
     `int8_float_layers`: name prefixes of the layers the int8 model keeps in float (the backbone says which).
+    `onnx_model`: what the ONNX file holds where not the classifier alone: the classifier's probabilities first,
+    then more outputs (the "not recognised" score).
     """
     folder = Path(folder)
     reference = classifier.predict(x_test, batch_size=256, verbose=0).argmax(axis=1)
@@ -57,9 +59,11 @@ def export_all(classifier: keras.Model, folder, stem: str, calibration_images, x
                     single_image_ms(serve, one)))
 
     path = folder / f"{stem}.onnx"
+    onnx_model = onnx_model or classifier
+    onnx_model.predict_on_batch(one)  # Keras exports only a model that has been called
     with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # Keras' patch of tf2onnx asks numpy for `np.object`
-        classifier.export(str(tmp), format="onnx", verbose=False)  # through tf2onnx
+        onnx_model.export(str(tmp), format="onnx", verbose=False)  # through tf2onnx
     onnx = onnx_runner(path)  # one session serves every batch size
     rows.append(row("ONNX", path, predict_in_batches(onnx, x_test), reference, y_test, single_image_ms(onnx, one)))
 

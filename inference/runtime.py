@@ -32,6 +32,19 @@ def contract_of(path: Path) -> DataSpec:
     return FASHION_MNIST if record is None else DataSpec.from_record(record)
 
 
+def novelty_of(path: Path) -> dict | None:
+    """The "not recognised" score's weights and threshold saved with an export (inference/novelty.py), or None for an
+    export from before it was fitted."""
+    contract = path.parent / "exports.json"
+    return read_json(contract, "export_model.py").get("novelty") if contract.exists() else None
+
+
+def recognised(scores: np.ndarray, novelty: dict) -> np.ndarray:
+    """Whether each "not recognised" score reaches the threshold saved with the export (then the picture is taken for
+    one of the classes)."""
+    return np.asarray(scores).reshape(-1) >= novelty["threshold"]
+
+
 def check_fits(spec: DataSpec, input_shape, path: Path) -> None:
     """A one-line error where the model's input is not the contract's (a model moved away from its exports.json)."""
     if tuple(input_shape) != spec.input_shape:
@@ -48,15 +61,34 @@ def top_classes(probs: np.ndarray, k: int, class_names) -> list[dict]:
 def model_runner(path: Path, spec: DataSpec | None = None):
     """Probabilities for a batch of raw pixels from an exported model: ONNX through ONNX Runtime, else Keras
     (checked to take `spec`'s input, where given)."""
+    run = scored_runner(path, spec)
+    return lambda pixels: run(pixels)[0]
+
+
+def scored_runner(path: Path, spec: DataSpec | None = None, novelty: dict | None = None):
+    """(probabilities, "not recognised" scores) for a batch of raw pixels; the scores are None unless `novelty`,
+    the record saved with the export, is given (and, for ONNX, the file carries the score as its second output)."""
     if path.suffix == ".onnx":
-        return onnx_runner(path, spec)
+        session, name = onnx_session(path, spec)
+
+        def run_onnx(pixels):
+            outputs = session.run(None, {name: np.asarray(pixels, "float32")})
+            return outputs[0], outputs[1][:, 0] if novelty and len(outputs) > 1 else None
+        return run_onnx
     model = load_keras_export(path)
     if spec is not None:
         check_fits(spec, model.input.shape[1:], path)
+    if novelty:
+        from inference.novelty import with_score
+
+        model = with_score(model, novelty)
 
     def run(pixels, chunk: int = 256):  # called eagerly: `predict` would first trace a graph, seconds for a picture
-        return np.concatenate([keras_output(model(pixels[i:i + chunk], training=False))
-                               for i in range(0, len(pixels), chunk)])
+        parts = [model(pixels[i:i + chunk], training=False) for i in range(0, len(pixels), chunk)]
+        if not novelty:
+            return np.concatenate([keras_output(p) for p in parts]), None
+        return (np.concatenate([keras_output(p[0]) for p in parts]),
+                np.concatenate([keras_output(p[1])[:, 0] for p in parts]))
     return run
 
 
@@ -80,6 +112,12 @@ def runtime_of(path: Path) -> str:
 def onnx_runner(path, spec: DataSpec | None = None):
     """Probabilities from the ONNX file through ONNX Runtime (on the CPU), for any batch of raw pixels (checked to
     be `spec`'s, where given)."""
+    session, name = onnx_session(path, spec)
+    return lambda x: session.run(None, {name: np.asarray(x, "float32")})[0]
+
+
+def onnx_session(path, spec: DataSpec | None = None):
+    """(an ONNX Runtime session on the CPU, its input's name), the input checked to be `spec`'s where given."""
     import onnxruntime
 
     try:
@@ -87,10 +125,9 @@ def onnx_runner(path, spec: DataSpec | None = None):
     except Exception as e:  # ONNX Runtime raises its own types for a damaged or foreign file
         raise UserError(f"{path} could not be loaded ({type(e).__name__}): export again with "
                         "`python export_model.py`") from None
-    name = session.get_inputs()[0].name
     if spec is not None:
         check_fits(spec, session.get_inputs()[0].shape[1:], path)
-    return lambda x: session.run(None, {name: np.asarray(x, "float32")})[0]
+    return session, session.get_inputs()[0].name
 
 
 def load_keras_export(path: Path):

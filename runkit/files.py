@@ -31,6 +31,7 @@ class RunFiles:
     tensorboard = property(lambda self: self.root / "tensorboard")  # per-epoch scalars of each phase
     metrics = property(lambda self: self.root / "metrics.json")  # test metrics from evaluate.py
     predictions = property(lambda self: self.root / "test_predictions.npz")
+    novelty = property(lambda self: self.root / "novelty.json")  # the "not recognised" score (inference/novelty.py)
     teacher_probabilities = property(lambda self: self.root / "teacher_probabilities.npz")  # a student's targets
 
 

@@ -22,22 +22,16 @@ from bench.photos import render_photo
 from config import make_config
 from data.datasets import FASHION_MNIST
 from data.images import load_image
-from inference.runtime import load_keras_export, top_classes
+from inference.novelty import probabilities_and_features
+from inference.runtime import load_keras_export, novelty_of, top_classes
 from models.classifier import build_model, classifier_of, with_flip_averaging
+from runkit.files import write_json
 from tests.helpers import ROOT, as_photo, assert_one_line_error, garment, large_photo, png_header_only, run_script
 from webapp.server import MAX_UPLOAD_MB, create_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # CI installs Chromium and sets this, so that the browser test fails there rather than skips
 BROWSER_REQUIRED = os.environ.get("REQUIRE_BROWSER") == "1"
-
-
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    """An export shaped like export_model.py's (the flip-averaging model around the classifier), untrained."""
-    path = tmp_path_factory.mktemp("export") / "model.h5"
-    with_flip_averaging(classifier_of(build_model(make_config({"image_size": 32, "weights": None})))).save(path)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +42,31 @@ def photo(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="module")
+def noise(tmp_path_factory):
+    """A picture of noise: not one of the classes."""
+    path = tmp_path_factory.mktemp("noise") / "noise.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (80, 80), dtype=np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, photo, noise):
+    """An export shaped like export_model.py's (the flip-averaging model around the classifier), untrained, with an
+    exports.json whose "not recognised" score keeps the photo and marks the noise: the score's direction is their
+    features' difference, the threshold half way."""
+    path = tmp_path_factory.mktemp("export") / "model.h5"
+    model = with_flip_averaging(classifier_of(build_model(make_config({"image_size": 32, "weights": None}))))
+    model.save(path)
+    _, features = probabilities_and_features(model).predict(
+        np.stack([load_image(photo), load_image(noise)])[..., None], verbose=0)
+    weights = features[0] - features[1]
+    scores = features @ weights
+    novelty = {"weights": weights.tolist(), "bias": 0.0, "threshold": float(scores.mean())}
+    write_json(path.parent / "exports.json", {"model": path.name, "novelty": novelty})
+    return path
+
+
 def expected_top(model_path, picture) -> list[dict]:
     model = load_keras_export(model_path)
     probs = model.predict(load_image(picture)[None, ..., None], verbose=0)[0]
@@ -55,8 +74,8 @@ def expected_top(model_path, picture) -> list[dict]:
 
 
 def test_the_endpoint_answers_top_3_the_image_seen_and_grad_cam_and_bad_uploads_get_reasons(exported, photo,
-                                                                                             tmp_path):
-    client = create_app(load_keras_export(exported), FASHION_MNIST).test_client()
+                                                                                             noise, tmp_path):
+    client = create_app(load_keras_export(exported), FASHION_MNIST, novelty_of(exported)).test_client()
 
     def post(content: bytes, name: str):
         return client.post("/api/predict", data={"image": (io.BytesIO(content), name)},
@@ -73,6 +92,9 @@ def test_the_endpoint_answers_top_3_the_image_seen_and_grad_cam_and_bad_uploads_
     np.testing.assert_array_equal(seen, as_photo(garment("t-shirt"), 0))  # the 28x28 image, polarity fixed
     assert np.asarray(Image.open(io.BytesIO(decode(body["activation_map"])))).shape == (32, 32, 3)  # at image_size
     assert body["map_method"] == "LayerCAM"
+    assert body["known"] is True and body["score"] > novelty_of(exported)["threshold"]
+    not_known = post(noise.read_bytes(), "noise.png").get_json()
+    assert not_known["known"] is False and len(not_known["top"]) == 3  # the closest classes are still given
 
     bomb = png_header_only(tmp_path / "bomb.png", 30_000, 30_000)
     cases = [(post(b"not an image", "notes.txt"), 400, "notes.txt: not a readable image"),
@@ -158,7 +180,8 @@ def test_eight_large_uploads_at_once_keep_the_server_small_and_then_a_photo_is_a
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None and not BROWSER_REQUIRED,
                     reason="no Chromium here (Debian: apt-get install chromium); CI installs it")
-def test_the_page_in_a_real_browser_shows_the_class_and_a_bad_upload_s_reason(served, exported, photo, tmp_path):
+def test_the_page_in_a_real_browser_shows_the_class_and_a_bad_upload_s_reason(served, exported, photo, noise,
+                                                                              tmp_path):
     from playwright.sync_api import sync_playwright
 
     served, _ = served
@@ -179,6 +202,13 @@ def test_the_page_in_a_real_browser_shows_the_class_and_a_bad_upload_s_reason(se
         assert page.locator("#seen").evaluate("img => img.naturalWidth") == 28
         assert page.locator("#activation_map").evaluate("img => img.naturalWidth") == 32
         assert page.locator("#map_method").inner_text() == "LayerCAM"
+        assert not page.locator("#verdict").is_visible()
+
+        page.set_input_files("#file", str(noise))  # not one of the classes: said in a sentence, the closest below
+        page.wait_for_selector("#verdict", state="visible")
+        assert page.locator("#verdict").inner_text().startswith("Not recognised: this picture does not look like any "
+                                                                "of the 10 classes")
+        assert len(page.locator("#top li").all_inner_texts()) == 3
 
         page.set_input_files("#file", str(notes))
         page.wait_for_function("document.getElementById('error').textContent.length > 0")

@@ -117,15 +117,37 @@ def test_evaluate_visualize_export_round_trip(trained_run):
     assert "## Intended use" in card and "## Known failure modes" in card
     assert f"| test accuracy, single view | {metrics['test_accuracy_by_view']['single_view']:.4f} |" in card
     assert sum(f"| {name} | " in card for name in CLASS_NAMES) == 10 and "| ONNX | " in card
+    assert f"| test images recognised as one of the classes | {metrics['novelty']['test_recognised']:.4f} " in card
 
-    picture = checkout / "runs" / "picture.png"
-    Image.fromarray(pixels[0, ..., 0].astype("uint8")).save(picture)
-    out = run_script("predict.py", ["runs/picture.png", "--model", "exports/fashion_mnist_model.onnx", "--json"],
-                     cwd=checkout).stdout
-    [result] = json.loads(out)
-    as_seen = load_image(picture)[None, ..., None].astype("float32")  # the picture as predict.py converts it
-    assert result["top"][0]["probability"] == pytest.approx(float(exported.predict(as_seen, verbose=0).max()),
+    # "Not recognised": fitted by evaluate.py, saved with the export, the same score through ONNX and Keras
+    novelty = json.loads((exports / "exports.json").read_text())["novelty"]
+    assert novelty == json.loads((ROOT / trained_run["artifacts_dir"] / "novelty.json").read_text())
+    assert len(novelty["weights"]) == 1280 and novelty["keep"] == 0.96
+    assert metrics["novelty"]["val_recognised"] >= 0.95 and metrics["novelty"]["threshold"] == novelty["threshold"]
+    (x_train, _), _ = load_idx_dataset("fashion_mnist", cfg.data_dir)[0]
+    (checkout / "runs").mkdir(exist_ok=True)
+    Image.fromarray(x_train[0, ..., 0]).save(checkout / "runs" / "garment.png")
+    Image.new("RGB", (64, 48), (200, 30, 90)).save(checkout / "runs" / "flat.png")  # synthetic garments are noisy
+    answers = {}
+    for model in ("fashion_mnist_model.onnx", "fashion_mnist_model.h5"):
+        out = run_script("predict.py", ["runs/garment.png", "runs/flat.png", "--model", f"exports/{model}", "--json"],
+                         cwd=checkout).stdout
+        answers[model] = {Path(r["file"]).stem: r for r in json.loads(out)}
+    for name in ("garment", "flat"):
+        onnx, h5 = answers["fashion_mnist_model.onnx"][name], answers["fashion_mnist_model.h5"][name]
+        assert onnx["score"] == pytest.approx(h5["score"], abs=1e-4) and onnx["known"] == h5["known"]
+        as_seen = load_image(checkout / "runs" / f"{name}.png")[None, ..., None].astype("float32")  # as predict reads
+        assert onnx["top"][0]["probability"] == pytest.approx(float(exported.predict(as_seen, verbose=0).max()),
                                                               abs=1e-5)
+        assert h5["known"] == (h5["score"] >= novelty["threshold"])
+    assert answers["fashion_mnist_model.h5"]["garment"]["known"] is True
+    # (This tiny untrained-backbone model marks little; tests/test_real_data.py marks noise with the real one.)
+    flat_score = answers["fashion_mnist_model.h5"]["flat"]["score"]
+    contract = json.loads((exports / "exports.json").read_text())
+    write_json(exports / "exports.json", contract | {"novelty": novelty | {"threshold": flat_score + 1}})
+    text = run_script("predict.py", ["runs/flat.png"], cwd=checkout).stdout
+    write_json(exports / "exports.json", contract)
+    assert text.startswith("runs/flat.png: not recognised as any class (closest: ")
 
     # A user's run leaves the checkout clean: everything the four scripts wrote is in a path git ignores.
     written = sorted(str(p.relative_to(checkout)) for p in checkout.rglob("*") if p.is_file())

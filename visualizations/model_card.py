@@ -29,6 +29,7 @@ def intended_use(spec: DataSpec) -> str:
 def render(cfg, history: dict, metrics: dict, exports: list[dict]) -> str:
     """Markdown for a run's config, its history (train.py), metrics (evaluate.py) and checked exports."""
     calibration, by_view = metrics["calibration"], metrics["test_accuracy_by_view"]
+    novelty = metrics.get("novelty")  # absent in runs evaluated before the score existed
     spec = DataSpec.from_record(metrics["dataset"])
     title = TITLES.get(spec.name, "Picture")
     fashion = spec.name == "fashion_mnist"
@@ -60,7 +61,9 @@ def render(cfg, history: dict, metrics: dict, exports: list[dict]) -> str:
         f"| test loss (the exported view) | {metrics['test_loss']:.4f} |",
         f"| best validation accuracy | {metrics['best_val_accuracy']:.4f} |",
         f"| expected calibration error (15 bins) | {calibration['ece']:.4f}; {calibration['ece_scaled']:.4f} at "
-        f"temperature {calibration['temperature']:.3f} (fitted on validation, not applied to the exports) |", "",
+        f"temperature {calibration['temperature']:.3f} (fitted on validation, not applied to the exports) |",
+        *([f"| test images recognised as one of the classes | {novelty['test_recognised']:.4f} (the threshold keeps "
+           f"{novelty['val_recognised']:.4f} of validation) |"] if novelty else []), "",
         "| class | precision | recall | F1 |", "|---|---|---|---|",
         *(f"| {name} | {row['precision']:.4f} | {row['recall']:.4f} | {row['f1-score']:.4f} |"
           for name, row in metrics["per_class"].items()), "",
@@ -74,8 +77,12 @@ def render(cfg, history: dict, metrics: dict, exports: list[dict]) -> str:
         *(["- Real photos are not the data set's centred grey images: a garment off-centre, on a textured or grey "
            "backdrop, with other objects or folded, can be misread even after `predict.py`'s conversion; the "
            "accuracy above holds for images made as Fashion-MNIST's were."] if fashion else []),
-        f"- Only these {spec.num_classes} classes exist: anything else still gets one of them, often with a "
-        "high probability.", "",
+        (f"- Only these {spec.num_classes} classes exist. A picture unlike all of them is answered \"not "
+         f"recognised\" when its score ({novelty['method']}, saved in `exports.json`) is below the threshold; that "
+         "threshold also turns away some real pictures of the classes (the share above), and a picture close to a "
+         "class can still get one." if novelty else
+         f"- Only these {spec.num_classes} classes exist: anything else still gets one of them, often with a "
+         "high probability."), "",
         "## How it was evaluated", "",
         f"`evaluate.py` on the {metrics['test_images']:,} test images, with the weights of the best validation "
         "accuracy; each "

@@ -18,7 +18,8 @@ from PIL import Image
 from data.datasets import TITLES, DataSpec
 from data.images import conversion_of, load_image
 from evaluation.cam import METHOD_NAMES, ActivationMaps, upsampled
-from inference.runtime import single_view, top_classes
+from inference.novelty import with_score
+from inference.runtime import recognised, single_view, top_classes
 from runkit.errors import UserError
 from runkit.frameworks import keras
 
@@ -28,9 +29,11 @@ CONVERSIONS_AT_ONCE = 2  # each converts a picture of up to 50 megapixels in abo
 TOP_K = 3
 
 
-def create_app(model: keras.Model, spec: DataSpec) -> Flask:
-    """The demo's Flask app for an exported model (the raw pixels `spec` describes in, probabilities out)."""
+def create_app(model: keras.Model, spec: DataSpec, novelty: dict | None = None) -> Flask:
+    """The demo's Flask app for an exported model (the raw pixels `spec` describes in, probabilities out); with
+    `novelty`, the "not recognised" record saved with it, each answer says whether the picture is `known`."""
     classifier = single_view(model)
+    scored = with_score(model, novelty) if novelty else None
     maps = ActivationMaps(classifier, background=spec.background)  # the model cut for its maps once, not per request
     convert = conversion_of(spec)
     height, width, _ = spec.input_shape
@@ -59,10 +62,15 @@ def create_app(model: keras.Model, spec: DataSpec) -> Flask:
         except UserError as e:
             return error(str(e), 400)
         with one_at_a_time:
-            probs = model.predict(image[None], verbose=0)[0]
+            if scored is None:
+                probs, verdict = model.predict(image[None], verbose=0)[0], {}
+            else:
+                probs, score = (output[0] for output in scored.predict(image[None], verbose=0))
+                verdict = {"known": bool(recognised(score, novelty)[0]), "score": float(score[0])}
             heatmap = maps(image[None], class_index=int(probs.argmax()))[0]
-        return jsonify(file=upload.filename, top=top_classes(probs, TOP_K, spec.class_names), seen=png_data_url(image),
-                       activation_map=png_data_url(overlay(image, heatmap)), map_method=METHOD_NAMES[maps.method])
+        return jsonify(file=upload.filename, top=top_classes(probs, TOP_K, spec.class_names), **verdict,
+                       seen=png_data_url(image), activation_map=png_data_url(overlay(image, heatmap)),
+                       map_method=METHOD_NAMES[maps.method])
 
     @app.errorhandler(413)
     def too_large(_):
