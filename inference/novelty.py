@@ -97,8 +97,9 @@ def fit(export: keras.Model, train_images: np.ndarray, val_images: np.ndarray, s
     regression = LogisticRegression(C=C, max_iter=5000).fit(x, y)
     weights, bias = regression.coef_[0].astype(np.float32), np.float32(regression.intercept_[0])
     val_scores = features(val_images) @ weights + bias
+    threshold = float(np.quantile(val_scores, 1 - KEEP))
     return {"method": METHOD, "C": C, "fit_images": len(inliers), "outliers": len(x) - len(inliers), "seed": seed,
-            "keep": KEEP, "threshold": float(np.quantile(val_scores, 1 - KEEP)),
+            "keep": KEEP, "threshold": threshold, "val_recognised": float(np.mean(val_scores >= threshold)),
             "weights": weights.tolist(), "bias": float(bias)}
 
 
