@@ -45,6 +45,11 @@ class Config:
     translation: float = 0.0  # max shift as a fraction of the image (e.g. 0.08)
     horizontal_flip: bool = True  # clothes are left-right symmetric, up-down is not (never on MNIST: the data set says)
     erasing: float = 0.0  # probability of blanking a random rectangle (random erasing, Zhong et al. 2020)
+    # The corruption families (docs/robustness.md): light, blur and sensor noise, off by default.
+    contrast: float = 0.0  # max contrast change as a fraction (e.g. 0.5: x0.5 to x1.5)
+    brightness: float = 0.0  # max brightness shift as a fraction of the pixel range (e.g. 0.3: +-77 of 255)
+    blur: float = 0.0  # probability of a Gaussian blur (sigma up to 1 pixel of the stored image)
+    noise: float = 0.0  # max standard deviation of Gaussian pixel noise, in 0-255 levels (drawn per image)
     # --- training: phase 1 trains the head on a frozen base, phase 2 fine-tunes the base ---
     batch_size: int = 128  # per replica: the global batch is batch_size x replicas (1 unless --strategy says)
     frozen_epochs: int = 2  # phase 1 epochs
@@ -142,6 +147,10 @@ def validate(cfg: Config) -> Config:
         ("shear", 0 <= cfg.shear < 1, "must be in [0, 1)"),
         ("translation", 0 <= cfg.translation < 1, "must be in [0, 1)"),
         ("erasing", 0 <= cfg.erasing <= 1, "must be in [0, 1] (a probability)"),
+        ("contrast", 0 <= cfg.contrast < 1, "must be in [0, 1)"),
+        ("brightness", 0 <= cfg.brightness <= 1, "must be in [0, 1] (a fraction of the pixel range)"),
+        ("blur", 0 <= cfg.blur <= 1, "must be in [0, 1] (a probability)"),
+        ("noise", 0 <= cfg.noise <= 255, "must be in [0, 255] (pixel levels)"),
         ("batch_size", cfg.batch_size >= 1, "must be >= 1"),
         ("frozen_epochs", cfg.frozen_epochs >= 0, "must be >= 0"),
         ("finetune_epochs", cfg.finetune_epochs >= 0, "must be >= 0"),

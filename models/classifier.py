@@ -13,6 +13,7 @@ import importlib
 import numpy as np
 
 from data.datasets import FASHION_MNIST, DataSpec
+from models.augmentation import build_augmentation
 from runkit.errors import UserError
 from runkit.files import require
 from runkit.frameworks import keras, layers
@@ -22,49 +23,6 @@ def architecture_module(name: str):
     """`models/<name>.py`: build_backbone(cfg, channels), CHANNELS (None: the input's), VALUE_RANGE,
     INT8_FLOAT_LAYERS (config.ARCHITECTURES names them)."""
     return importlib.import_module(f"models.{name}")
-
-
-AUGMENTATIONS = ("rotation", "zoom", "shear", "translation", "horizontal_flip", "erasing")
-
-
-def augmentation_seeds(seed: int) -> dict:
-    """A seed of its own for each random layer, drawn from the run's seed: Keras layers given one seed make one
-    stream of draws (a flip would happen exactly when a rotation is negative)."""
-    return dict(zip(AUGMENTATIONS, (int(s) for s in np.random.SeedSequence(seed).generate_state(len(AUGMENTATIONS))),
-                    strict=True))
-
-
-def build_augmentation(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Sequential:
-    """Random changes on the stored image (cheap at its size); active only in training.
-
-    Only the changes the config asks for are added: on TensorFlow the geometric layers declare no XLA
-    support, and one such layer keeps Keras from compiling the training step with XLA. New pixels are the data
-    set's: the MNISTs' black background (never a reflection of the object), a reflection for photos.
-    """
-    seeds = augmentation_seeds(cfg.seed)
-    fill = {"fill_mode": spec.fill_mode, "fill_value": spec.background}
-    steps = []
-    if cfg.rotation:
-        steps.append(layers.RandomRotation(cfg.rotation, **fill, seed=seeds["rotation"]))
-    if cfg.zoom:
-        steps.append(layers.RandomZoom(cfg.zoom, **fill, seed=seeds["zoom"]))
-    if cfg.shear:
-        steps.append(layers.RandomShear(x_factor=cfg.shear, y_factor=cfg.shear, **fill, seed=seeds["shear"]))
-    if cfg.translation:
-        steps.append(layers.RandomTranslation(cfg.translation, cfg.translation, **fill, seed=seeds["translation"]))
-    if keras.backend.backend() == "jax":
-        # There they are plain jax.numpy (map_coordinates) and compile; TensorFlow's image transform op,
-        # which the layers' flag describes, has no XLA kernel.
-        for step in steps:
-            step.supports_jit = True
-    if cfg.horizontal_flip and spec.mirror_keeps_label:
-        steps.append(layers.RandomFlip("horizontal", seed=seeds["horizontal_flip"]))
-    if cfg.erasing:
-        # A rectangle of 2-33% of the image set to the background, with probability `erasing` per image
-        # (factor as a (p, p) range: a single float would draw each image's probability from [0, p]).
-        steps.append(layers.RandomErasing(factor=(cfg.erasing, cfg.erasing), scale=(0.02, 0.33),
-                                          fill_value=spec.background, value_range=(0, 255), seed=seeds["erasing"]))
-    return keras.Sequential(steps or [layers.Identity()], name="augmentation")  # a Sequential needs a layer
 
 
 def build_classifier(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Model:

@@ -16,7 +16,7 @@ from config import make_config
 from data.datasets import FASHION_MNIST, load_dataset
 from data.folder import TEST_SEED
 from inference.runtime import contract_of, load_keras_export
-from models.classifier import build_augmentation
+from models.augmentation import build_augmentation
 from runkit.errors import UserError
 from runkit.files import append_result
 from tests.helpers import as_argv, assert_one_line_error, run_script, synthetic_split, tiny_run

@@ -8,9 +8,9 @@ from keras.src.trainers.trainer import model_supports_jit  # Keras' own test for
 from config import make_config
 from evaluation.cam import activation_maps
 from inference.export import export_checked
+from models.augmentation import build_augmentation
 from models.classifier import (
     base_of,
-    build_augmentation,
     build_model,
     classifier_of,
     freeze_base,
