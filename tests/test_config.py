@@ -41,6 +41,8 @@ def test_wrong_type_names_the_field():
     ("val_fraction", 1.0, "val_fraction=1.0 must be in \\(0, 1\\)"),
     ("clr_policy", "cosine", "clr_policy='cosine' must be one of"),
     ("label_smoothing", 1.0, "label_smoothing=1.0 must be in \\[0, 1\\)"),
+    ("noise", 300.0, "noise=300.0 must be in \\[0, 255\\] \\(pixel levels\\)"),
+    ("blur", 1.5, "blur=1.5 must be in \\[0, 1\\] \\(a probability\\)"),
 ])
 def test_impossible_values_are_rejected(field, value, message):
     with pytest.raises(UserError, match=message):

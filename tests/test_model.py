@@ -98,6 +98,27 @@ def test_each_random_layer_draws_its_own_stream():
     assert len(set(seeds)) == len(seeds) == 5
 
 
+def test_corruption_families_are_built_only_when_asked_each_with_its_own_seed():
+    assert [layer.name for layer in build_augmentation(make_config({})).layers] == ["random_flip"]
+    families = {"contrast": 0.5, "brightness": 0.3, "blur": 0.5, "noise": 50.0}
+    augmentation = build_augmentation(make_config({**families, "horizontal_flip": False}))
+    assert [layer.name for layer in augmentation.layers] == [
+        "random_contrast", "random_brightness", "random_gaussian_blur", "random_pixel_noise"]
+    seeds = [layer.seed for layer in augmentation.layers]
+    assert len(set(seeds)) == len(seeds)
+
+
+def test_pixel_noise_draws_a_standard_deviation_per_image_in_training_only():
+    augmentation = build_augmentation(make_config({"noise": 60.0, "horizontal_flip": False}))
+    grey = np.full((256, 28, 28, 1), 128, "uint8")
+    np.testing.assert_array_equal(augmentation(grey, training=False), grey.astype("float32"))
+    noisy = augmentation(grey, training=True).numpy()
+    assert noisy.min() >= 0 and noisy.max() <= 255
+    stds = noisy.reshape(256, -1).std(axis=1)
+    assert stds.max() < 62 and stds.min() < 5 and 25 < stds.mean() < 35  # uniform in [0, 60] per image
+    assert not np.allclose(noisy[0], augmentation(grey, training=True).numpy()[0])  # new draws each call
+
+
 def test_random_erasing_blanks_one_rectangle_per_image_in_training_only():
     no_geometry = {"rotation": 0.0, "zoom": 0.0, "shear": 0.0, "translation": 0.0, "horizontal_flip": False}
     augmentation = build_augmentation(make_config({"erasing": 1.0, **no_geometry}))

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from bench.robustness import CORRUPTIONS, corrupted, suite_accuracies
-from config import make_config
+from config import make_config, saved_run_config
+from data.datasets import load_dataset
+from data.pipeline import split_of_run
 from models.classifier import build_model, classifier_of
 from tests.helpers import run_script, synthetic_split, write_synthetic_fashion_mnist
 
@@ -55,3 +57,17 @@ def test_the_script_writes_its_results_file(tmp_path):
     result = json.loads(out.read_text())
     assert result["images"] == 20 and len(result["corruptions"]) == len(CORRUPTIONS)
     assert all(0 <= v <= 1 for v in result["corruptions"].values()) and "machine" in result
+
+
+@pytest.mark.slow
+def test_the_script_scores_a_runs_own_validation_images_to_choose(tmp_path, trained_run):
+    export = tmp_path / "model.h5"
+    classifier_of(build_model(make_config({"image_size": 32, "weights": None}))).save(export)
+    out = tmp_path / "robustness.json"
+    run_script("bench.robustness", ["--model", str(export), "--validation_of", trained_run["artifacts_dir"],
+                                    "--out", str(out)])
+    result = json.loads(out.read_text())
+    cfg = saved_run_config(trained_run["artifacts_dir"])
+    _, (_, val_labels) = split_of_run(*load_dataset(cfg).train, cfg)
+    assert result["split"] == "validation" and result["images"] == len(val_labels) > 0
+    assert result["data_source"].startswith(f"validation split of {trained_run['artifacts_dir']}")
