@@ -14,7 +14,7 @@ from runkit.frameworks import keras, layers
 
 # New names go last: the seeds of the others stay what they were.
 AUGMENTATIONS = ("rotation", "zoom", "shear", "translation", "horizontal_flip", "erasing", "contrast", "brightness",
-                 "blur", "noise")
+                 "blur", "noise", "corruption_share")
 PIXEL_RANGE = (0, 255)
 
 
@@ -50,6 +50,29 @@ class RandomPixelNoise(layers.Layer):
         return {**super().get_config(), "max_std": self.max_std, "seed": self.seed}
 
 
+class OnAShare(layers.Layer):
+    """`inner` applied to a random share of the images, the others passed through as they are (so that a
+    batch keeps clean pictures whatever `inner` does); training only."""
+
+    def __init__(self, inner: keras.Sequential, share: float, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.inner, self.share, self.seed = inner, share, seed
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def build(self, input_shape):
+        self.inner.build(input_shape)
+
+    def call(self, images, training=False):
+        if not training:
+            return images
+        images = keras.ops.cast(images, self.compute_dtype)
+        chosen = keras.random.uniform((keras.ops.shape(images)[0], 1, 1, 1), seed=self.generator) < self.share
+        return keras.ops.where(chosen, self.inner(images, training=True), images)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
 def build_augmentation(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Sequential:
     """Random changes on the stored image, in the order a camera makes them: framing, then light, then optics
     (blur), then sensor noise; active only in training."""
@@ -76,14 +99,20 @@ def build_augmentation(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Sequential:
         # (factor as a (p, p) range: a single float would draw each image's probability from [0, p]).
         steps.append(layers.RandomErasing(factor=(cfg.erasing, cfg.erasing), scale=(0.02, 0.33),
                                           fill_value=spec.background, value_range=PIXEL_RANGE, seed=seeds["erasing"]))
+    corruptions = []
     if cfg.contrast:
-        steps.append(layers.RandomContrast(cfg.contrast, value_range=PIXEL_RANGE, seed=seeds["contrast"]))
+        corruptions.append(layers.RandomContrast(cfg.contrast, value_range=PIXEL_RANGE, seed=seeds["contrast"]))
     if cfg.brightness:
-        steps.append(layers.RandomBrightness(cfg.brightness, value_range=PIXEL_RANGE, seed=seeds["brightness"]))
+        corruptions.append(layers.RandomBrightness(cfg.brightness, value_range=PIXEL_RANGE, seed=seeds["brightness"]))
     if cfg.blur:
         # Keras draws one sigma in (0, 1] pixel for the batch and blurs each image with probability `blur`.
-        steps.append(layers.RandomGaussianBlur(factor=(cfg.blur, cfg.blur), kernel_size=5, sigma=1.0,
-                                               value_range=PIXEL_RANGE, seed=seeds["blur"]))
+        corruptions.append(layers.RandomGaussianBlur(factor=(cfg.blur, cfg.blur), kernel_size=5, sigma=1.0,
+                                                     value_range=PIXEL_RANGE, seed=seeds["blur"]))
     if cfg.noise:
-        steps.append(RandomPixelNoise(cfg.noise, seed=seeds["noise"], name="random_pixel_noise"))
+        corruptions.append(RandomPixelNoise(cfg.noise, seed=seeds["noise"], name="random_pixel_noise"))
+    if corruptions and cfg.corruption_share < 1:
+        steps.append(OnAShare(keras.Sequential(corruptions, name="corruptions"), cfg.corruption_share,
+                              seed=seeds["corruption_share"], name="corruptions_on_a_share"))
+    else:
+        steps.extend(corruptions)
     return keras.Sequential(steps or [layers.Identity()], name="augmentation")  # a Sequential needs a layer

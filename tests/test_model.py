@@ -119,6 +119,16 @@ def test_pixel_noise_draws_a_standard_deviation_per_image_in_training_only():
     assert not np.allclose(noisy[0], augmentation(grey, training=True).numpy()[0])  # new draws each call
 
 
+def test_a_corruption_share_leaves_the_other_images_clean():
+    augmentation = build_augmentation(make_config({"noise": 60.0, "brightness": 0.3, "corruption_share": 0.25,
+                                                   "horizontal_flip": False}))
+    assert [layer.name for layer in augmentation.layers] == ["corruptions_on_a_share"]
+    grey = np.full((512, 28, 28, 1), 128, "uint8")
+    np.testing.assert_array_equal(augmentation(grey, training=False), grey.astype("float32"))
+    changed = (augmentation(grey, training=True).numpy() != 128).reshape(512, -1).any(axis=1)
+    assert 0.18 < changed.mean() < 0.32  # 512 draws of 25%: 0.02 is one standard deviation
+
+
 def test_random_erasing_blanks_one_rectangle_per_image_in_training_only():
     no_geometry = {"rotation": 0.0, "zoom": 0.0, "shear": 0.0, "translation": 0.0, "horizontal_flip": False}
     augmentation = build_augmentation(make_config({"erasing": 1.0, **no_geometry}))
