@@ -50,7 +50,8 @@ class Config:
     brightness: float = 0.0  # max brightness shift as a fraction of the pixel range (e.g. 0.3: +-77 of 255)
     blur: float = 0.0  # probability of a Gaussian blur (sigma up to 1 pixel of the stored image)
     noise: float = 0.0  # max standard deviation of Gaussian pixel noise, in 0-255 levels (drawn per image)
-    corruption_share: float = 1.0  # share of training images these four change (the rest stay clean)
+    augment_share: float = 1.0  # share of training images the geometric changes and these four reach (the rest
+    # stay as stored: flips and erasing reach all)
     # --- training: phase 1 trains the head on a frozen base, phase 2 fine-tunes the base ---
     batch_size: int = 128  # per replica: the global batch is batch_size x replicas (1 unless --strategy says)
     frozen_epochs: int = 2  # phase 1 epochs
@@ -152,7 +153,7 @@ def validate(cfg: Config) -> Config:
         ("brightness", 0 <= cfg.brightness <= 1, "must be in [0, 1] (a fraction of the pixel range)"),
         ("blur", 0 <= cfg.blur <= 1, "must be in [0, 1] (a probability)"),
         ("noise", 0 <= cfg.noise <= 255, "must be in [0, 255] (pixel levels)"),
-        ("corruption_share", 0 < cfg.corruption_share <= 1, "must be in (0, 1] (a share of the images)"),
+        ("augment_share", 0 < cfg.augment_share <= 1, "must be in (0, 1] (a share of the images)"),
         ("batch_size", cfg.batch_size >= 1, "must be >= 1"),
         ("frozen_epochs", cfg.frozen_epochs >= 0, "must be >= 0"),
         ("finetune_epochs", cfg.finetune_epochs >= 0, "must be >= 0"),

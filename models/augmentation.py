@@ -14,7 +14,7 @@ from runkit.frameworks import keras, layers
 
 # New names go last: the seeds of the others stay what they were.
 AUGMENTATIONS = ("rotation", "zoom", "shear", "translation", "horizontal_flip", "erasing", "contrast", "brightness",
-                 "blur", "noise", "corruption_share")
+                 "blur", "noise", "augment_share")
 PIXEL_RANGE = (0, 255)
 
 
@@ -74,31 +74,25 @@ class OnAShare(layers.Layer):
 
 
 def build_augmentation(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Sequential:
-    """Random changes on the stored image, in the order a camera makes them: framing, then light, then optics
-    (blur), then sensor noise; active only in training."""
+    """Random changes on the stored image, in the order a camera makes them: framing, light, optics (blur),
+    sensor noise; then flips and erasing. Active only in training. With `augment_share` below 1 the framing and
+    corruption changes reach that share of the images only, and the others stay as they were stored."""
     seeds = augmentation_seeds(cfg.seed)
     fill = {"fill_mode": spec.fill_mode, "fill_value": spec.background}
-    steps = []
+    framing = []
     if cfg.rotation:
-        steps.append(layers.RandomRotation(cfg.rotation, **fill, seed=seeds["rotation"]))
+        framing.append(layers.RandomRotation(cfg.rotation, **fill, seed=seeds["rotation"]))
     if cfg.zoom:
-        steps.append(layers.RandomZoom(cfg.zoom, **fill, seed=seeds["zoom"]))
+        framing.append(layers.RandomZoom(cfg.zoom, **fill, seed=seeds["zoom"]))
     if cfg.shear:
-        steps.append(layers.RandomShear(x_factor=cfg.shear, y_factor=cfg.shear, **fill, seed=seeds["shear"]))
+        framing.append(layers.RandomShear(x_factor=cfg.shear, y_factor=cfg.shear, **fill, seed=seeds["shear"]))
     if cfg.translation:
-        steps.append(layers.RandomTranslation(cfg.translation, cfg.translation, **fill, seed=seeds["translation"]))
+        framing.append(layers.RandomTranslation(cfg.translation, cfg.translation, **fill, seed=seeds["translation"]))
     if keras.backend.backend() == "jax":
         # There they are plain jax.numpy (map_coordinates) and compile; TensorFlow's image transform op,
         # which the layers' flag describes, has no XLA kernel.
-        for step in steps:
+        for step in framing:
             step.supports_jit = True
-    if cfg.horizontal_flip and spec.mirror_keeps_label:
-        steps.append(layers.RandomFlip("horizontal", seed=seeds["horizontal_flip"]))
-    if cfg.erasing:
-        # A rectangle of 2-33% of the image set to the background, with probability `erasing` per image
-        # (factor as a (p, p) range: a single float would draw each image's probability from [0, p]).
-        steps.append(layers.RandomErasing(factor=(cfg.erasing, cfg.erasing), scale=(0.02, 0.33),
-                                          fill_value=spec.background, value_range=PIXEL_RANGE, seed=seeds["erasing"]))
     corruptions = []
     if cfg.contrast:
         corruptions.append(layers.RandomContrast(cfg.contrast, value_range=PIXEL_RANGE, seed=seeds["contrast"]))
@@ -110,9 +104,15 @@ def build_augmentation(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Sequential:
                                                      value_range=PIXEL_RANGE, seed=seeds["blur"]))
     if cfg.noise:
         corruptions.append(RandomPixelNoise(cfg.noise, seed=seeds["noise"], name="random_pixel_noise"))
-    if corruptions and cfg.corruption_share < 1:
-        steps.append(OnAShare(keras.Sequential(corruptions, name="corruptions"), cfg.corruption_share,
-                              seed=seeds["corruption_share"], name="corruptions_on_a_share"))
-    else:
-        steps.extend(corruptions)
+    steps = framing + corruptions
+    if steps and cfg.augment_share < 1:
+        steps = [OnAShare(keras.Sequential(steps, name="framing_and_corruptions"), cfg.augment_share,
+                          seed=seeds["augment_share"], name="on_a_share")]
+    if cfg.horizontal_flip and spec.mirror_keeps_label:
+        steps.append(layers.RandomFlip("horizontal", seed=seeds["horizontal_flip"]))
+    if cfg.erasing:
+        # A rectangle of 2-33% of the image set to the background, with probability `erasing` per image
+        # (factor as a (p, p) range: a single float would draw each image's probability from [0, p]).
+        steps.append(layers.RandomErasing(factor=(cfg.erasing, cfg.erasing), scale=(0.02, 0.33),
+                                          fill_value=spec.background, value_range=PIXEL_RANGE, seed=seeds["erasing"]))
     return keras.Sequential(steps or [layers.Identity()], name="augmentation")  # a Sequential needs a layer

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 def machine_info() -> dict:
     """What a number was measured on: CPUs, accelerators and the framework versions."""
+    optional_tensorflow()  # Keras imports it on its default backend: with its start-up lines silenced first
     import keras
 
     info = {

@@ -99,11 +99,11 @@ def test_each_random_layer_draws_its_own_stream():
 
 
 def test_corruption_families_are_built_only_when_asked_each_with_its_own_seed():
-    assert [layer.name for layer in build_augmentation(make_config({})).layers] == ["random_flip"]
+    assert [type(layer).__name__ for layer in build_augmentation(make_config({})).layers] == ["RandomFlip"]
     families = {"contrast": 0.5, "brightness": 0.3, "blur": 0.5, "noise": 50.0}
     augmentation = build_augmentation(make_config({**families, "horizontal_flip": False}))
-    assert [layer.name for layer in augmentation.layers] == [
-        "random_contrast", "random_brightness", "random_gaussian_blur", "random_pixel_noise"]
+    assert [type(layer).__name__ for layer in augmentation.layers] == [
+        "RandomContrast", "RandomBrightness", "RandomGaussianBlur", "RandomPixelNoise"]
     seeds = [layer.seed for layer in augmentation.layers]
     assert len(set(seeds)) == len(seeds)
 
@@ -119,10 +119,10 @@ def test_pixel_noise_draws_a_standard_deviation_per_image_in_training_only():
     assert not np.allclose(noisy[0], augmentation(grey, training=True).numpy()[0])  # new draws each call
 
 
-def test_a_corruption_share_leaves_the_other_images_clean():
-    augmentation = build_augmentation(make_config({"noise": 60.0, "brightness": 0.3, "corruption_share": 0.25,
-                                                   "horizontal_flip": False}))
-    assert [layer.name for layer in augmentation.layers] == ["corruptions_on_a_share"]
+def test_an_augment_share_leaves_the_other_images_as_stored():
+    augmentation = build_augmentation(make_config({"noise": 60.0, "brightness": 0.3, "rotation": 0.1,
+                                                   "augment_share": 0.25, "horizontal_flip": False}))
+    assert [type(layer).__name__ for layer in augmentation.layers] == ["OnAShare"]
     grey = np.full((512, 28, 28, 1), 128, "uint8")
     np.testing.assert_array_equal(augmentation(grey, training=False), grey.astype("float32"))
     changed = (augmentation(grey, training=True).numpy() != 128).reshape(512, -1).any(axis=1)
