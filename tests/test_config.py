@@ -21,6 +21,13 @@ def test_preset_expands_and_later_overrides_win():
     assert overrides == {**PRESETS["quick"], "finetune_epochs": 9}
 
 
+def test_the_robust_preset_is_the_quick_budget_with_augmentation_on_half_the_images():
+    quick, robust = make_config(PRESETS["quick"]), make_config(PRESETS["robust"])
+    budget = ("image_size", "finetune_layers", "frozen_epochs", "finetune_epochs", "clr_step_epochs", "batch_size")
+    assert all(getattr(robust, name) == getattr(quick, name) for name in budget)
+    assert robust.augment_share == 0.5 and robust.noise > 0 and robust.rotation > 0 and quick.noise == 0
+
+
 def test_unknown_option_suggests_the_closest_field():
     with pytest.raises(UserError, match="did you mean --image_size"):
         parse_overrides(["--imagesize", "64"])
