@@ -25,8 +25,9 @@ from data.idx import load_idx_dataset
 from inference.runtime import model_runner
 from runkit import cli
 from runkit.errors import UserError
-from runkit.files import RunFiles, require, write_json
+from runkit.files import RunFiles, atomic_path, require, write_json
 from runkit.machine import machine_info
+from visualizations.model_card import with_robustness
 
 SIDE = 28
 
@@ -171,10 +172,16 @@ def main(argv: list[str]) -> None:
     print(f"{'corruption':18} accuracy")
     for name, value in [("clean", result["clean"]), *result["corruptions"].items(), ("mean", result["mean"])]:
         print(f"{name:18} {value:.4f}")
+    record = {**result, "model": str(args.model), "images": len(images), "seed": args.seed,
+              "split": "validation" if args.validation_of else "test", "data_source": source,
+              "seconds": time.monotonic() - started, "machine": machine_info()}
+    card = args.model.parent / "MODEL_CARD.md"
+    if not args.validation_of and card.exists():  # the export's card (export_model.py) reports the test set
+        with atomic_path(card) as tmp:
+            tmp.write_text(with_robustness(card.read_text(), record, args.out and str(args.out)))
+        print(f"added the suite's accuracies to {card}")
     if args.out:
-        write_json(args.out, {**result, "model": str(args.model), "images": len(images), "seed": args.seed,
-                              "split": "validation" if args.validation_of else "test",
-                              "data_source": source, "seconds": time.monotonic() - started, "machine": machine_info()})
+        write_json(args.out, record)
         print(f"wrote {args.out}")
 
 
