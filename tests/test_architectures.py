@@ -146,5 +146,5 @@ def test_comparison_runs_a_preset_end_to_end_and_tabulates(tmp_path):
 
 
 def test_comparison_refuses_unknown_presets():
-    with pytest.raises(UserError, match="choose from full, quick, cnn, vit"):
+    with pytest.raises(UserError, match="choose from full, quick, robust, cnn, vit"):
         compare_architectures.main(["--presets", "cnn,resnet"])
