@@ -125,11 +125,13 @@ def corrupted(images: np.ndarray, name: str, seed: int) -> np.ndarray:
     return CORRUPTIONS[name](images, rng)
 
 
-def suite_accuracies(predict, images: np.ndarray, labels: np.ndarray, seed: int = 0) -> dict:
+def suite_accuracies(predict, images: np.ndarray, labels: np.ndarray, seed: int = 0, chunk: int = 1000) -> dict:
     """{"clean": accuracy, "corruptions": {name: accuracy}, "mean": their mean}; `predict` maps (n, 28, 28, 1)
-    raw pixels to probabilities."""
+    raw pixels to probabilities, called on `chunk` images at a time (10,000 at once took 8.5 GB through ONNX)."""
     def accuracy(x):
-        return float(np.mean(predict(x[..., None].astype("float32")).argmax(axis=1) == labels))
+        x = x[..., None].astype("float32")
+        predicted = np.concatenate([predict(x[i:i + chunk]).argmax(axis=1) for i in range(0, len(x), chunk)])
+        return float(np.mean(predicted == labels))
 
     by_name = {name: accuracy(corrupted(images, name, seed)) for name in CORRUPTIONS}
     return {"clean": accuracy(images), "corruptions": by_name, "mean": float(np.mean(list(by_name.values())))}

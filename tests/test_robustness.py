@@ -46,6 +46,9 @@ def test_the_suite_reports_each_corruption_and_the_mean():
     assert result["clean"] == 1.0 and set(result["corruptions"]) == set(CORRUPTIONS)
     assert result["mean"] == pytest.approx(np.mean(list(result["corruptions"].values())))
     assert result["corruptions"]["contrast x0.35"] < 0.5  # the bar no longer stands out above 200
+    sizes = []
+    in_threes = suite_accuracies(lambda x: sizes.append(len(x)) or predict(x), images, labels, chunk=3)
+    assert in_threes == result and max(sizes) == 3 < len(images)  # memory bounded, same answers
 
 
 def test_the_model_card_gets_one_robustness_section_before_how_it_was_evaluated():
