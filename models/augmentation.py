@@ -46,9 +46,6 @@ class RandomPixelNoise(layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    def get_config(self):
-        return {**super().get_config(), "max_std": self.max_std, "seed": self.seed}
-
 
 class OnAShare(layers.Layer):
     """`inner` applied to a random share of the images, the others passed through as they are (so that a
