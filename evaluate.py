@@ -19,13 +19,14 @@ from inference import novelty
 from inference.runtime import recognised
 from models.classifier import load_trained_classifier, with_flip_averaging
 from runkit import cli
-from runkit.files import RunFiles, append_result, atomic_path, read_json, write_json
+from runkit.files import RunFiles, append_result, atomic_path, check_results_table, read_json, write_json
 from runkit.history import best_val_accuracy, training_minutes
 from runkit.machine import describe_machines, machine_info
 
 
 def main(argv: list[str]) -> None:
     cfg = trained_run_config(argv)
+    check_results_table(cfg.results_file)  # before any work: another file there is refused, untouched
     files = RunFiles(cfg.artifacts_dir)
     history = read_json(files.history, "train.py", keys=("epochs", "completed", "run"))
     data = load_run_dataset(cfg, files)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from config import trained_run_config
 from data.datasets import dataset_record, load_run_dataset
-from inference.export import export_checked
+from inference.export import check_exports_folder, export_checked
 from inference.novelty import with_score
 from inference.portable import export_all
 from models.classifier import architecture_module, load_trained_classifier
@@ -28,6 +28,7 @@ CHECK_IMAGES = 512
 
 def main(argv: list[str]) -> None:
     cfg = trained_run_config(argv)
+    check_exports_folder(cfg.exports_dir)  # before any work: a folder of other files is refused, untouched
     files = RunFiles(cfg.artifacts_dir)
     history = read_json(files.history, "train.py", keys=("epochs", "run"))
     metrics = read_json(files.metrics, "evaluate.py",

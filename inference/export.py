@@ -1,10 +1,12 @@
 """Export of the inference model to a file that loads with plain Keras, checked before it lands."""
 
+import re
 from pathlib import Path
 
 import numpy as np
 from absl import logging as absl_logging
 
+from runkit.errors import UserError
 from runkit.files import atomic_path
 from runkit.frameworks import keras
 
@@ -31,3 +33,27 @@ def export_checked(classifier: keras.Model, path, images: np.ndarray) -> float:
         if max_diff > TOLERANCE or not np.array_equal(expected.argmax(1), got.argmax(1)):
             raise RuntimeError(f"{Path(path).name}: reloaded model disagrees (max difference {max_diff:.2g})")
     return max_diff
+
+
+# What export_model.py writes into an exports folder (`<stem>` is `<dataset>_model`), and its temporary names.
+EXPORT_FILES = re.compile(r"(.+_model(\.h5|\.keras|\.onnx|_float16\.tflite|_int8\.tflite)|saved_model|exports\.json"
+                          r"|MODEL_CARD\.md|\.tmp-.+)")
+
+
+def check_exports_folder(folder) -> None:
+    """A one-line error unless `folder` is missing, empty or an exports folder (exports.json, or only the files
+    export_model.py writes); its saved_model/ must be a SavedModel, as it is replaced whole."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"exports_dir={folder} is a file, not a folder: give another --exports_dir")
+    if not folder.is_dir():
+        return
+    others = sorted(p.name for p in folder.iterdir() if not EXPORT_FILES.fullmatch(p.name))
+    if others and not (folder / "exports.json").is_file():
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise UserError(f"exports_dir={folder} holds files that are not exports ({shown}): nothing was changed "
+                        "there; give an empty or new --exports_dir")
+    saved_model = folder / "saved_model"
+    if saved_model.exists() and not (saved_model / "saved_model.pb").is_file():
+        raise UserError(f"{saved_model} is not a SavedModel (no saved_model.pb), and the export replaces that "
+                        "folder whole: move it away or give another --exports_dir")

@@ -5,6 +5,7 @@ Each file is reloaded through its own runtime and checked against the Keras mode
 size, test accuracy, agreement of the predicted class with Keras, and single-image latency.
 """
 
+import os
 import shutil
 import time
 import warnings
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inference.export import check_exports_folder
 from inference.runtime import onnx_runner
 from runkit.files import atomic_path
 from runkit.frameworks import keras, tf
@@ -31,6 +33,7 @@ def export_all(classifier: keras.Model, folder, stem: str, calibration_images, x
     then more outputs (the "not recognised" score).
     """
     folder = Path(folder)
+    check_exports_folder(folder)
     reference = classifier.predict(x_test, batch_size=256, verbose=0).argmax(axis=1)
     one = np.zeros((1, *x_test.shape[1:]), "float32")
     rows = [row("keras (in memory)", None, reference, reference, y_test,
@@ -45,12 +48,13 @@ def export_all(classifier: keras.Model, folder, stem: str, calibration_images, x
     if tf is None:
         return rows
 
-    saved_model = folder / "saved_model"
-    tmp_dir = folder / ".tmp-saved_model"
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    classifier.export(str(tmp_dir), format="tf_saved_model", verbose=False)
-    shutil.rmtree(saved_model, ignore_errors=True)
-    tmp_dir.rename(saved_model)
+    saved_model = folder / "saved_model"  # a folder: written beside it, then swapped in for the old one
+    new, old = (folder / f".tmp-{os.getpid()}-{name}-saved_model" for name in ("new", "old"))
+    classifier.export(str(new), format="tf_saved_model", verbose=False)
+    if saved_model.exists():
+        saved_model.rename(old)
+    new.rename(saved_model)
+    shutil.rmtree(old, ignore_errors=True)  # the SavedModel check_exports_folder found there
     loaded = tf.saved_model.load(str(saved_model))  # kept referenced: its variables die with it
 
     def serve(x):

@@ -1,12 +1,12 @@
 """Two-phase transfer learning (frozen base, then fine-tuning) that can resume after a crash."""
 
+import contextlib
 import csv
 import importlib.util
 import math
-import shutil
+import re
 import sys
 import time
-from contextlib import contextmanager
 
 import numpy as np
 
@@ -49,7 +49,7 @@ def use_compilation_cache(folder: str | None) -> None:
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)  # the many short compiles add up too
 
 
-@contextmanager
+@contextlib.contextmanager
 def training_precision(mixed_precision: str):
     """Layers built in the block compute in that mixed policy, their weights kept in float32 (so evaluation
     and exports load them into the float32 model); Keras adds loss scaling for mixed_float16."""
@@ -83,7 +83,8 @@ def start_or_resume(files: RunFiles, config: dict, steps_per_epoch: int, fresh: 
     A finished run, or an unfinished one of another training config, is never replaced without `fresh`: a
     one-line error says what is there and what to do. Fields that do not shape training never count.
     """
-    remove_orphans(files.root)
+    for folder in (files.root, files.backup):  # where atomic_path writes a run's files
+        remove_orphans(folder)
     if not fresh and files.history.exists():
         history = read_json(files.history, "train.py --fresh", keys=("epochs", "completed", "lr_per_step"))
         saved = read_json(files.config, "train.py --fresh")
@@ -101,13 +102,39 @@ def start_or_resume(files: RunFiles, config: dict, steps_per_epoch: int, fresh: 
               "--fresh starts over", flush=True)
         write_json(files.config, config)  # the paths and evaluation settings of this command
         return history
-    for path in (files.config, files.history, files.csv_log, files.best_weights, files.metrics, files.predictions,
-                 files.teacher_probabilities):
-        path.unlink(missing_ok=True)
-    for folder in (files.backup, files.tensorboard):
-        shutil.rmtree(folder, ignore_errors=True)
+    remove_run_outputs(files)
     write_json(files.config, config)
     return {"steps_per_epoch": steps_per_epoch, "epochs": [], "lr_per_step": {}, "completed": False}
+
+
+def remove_run_outputs(files: RunFiles) -> None:
+    """Delete what a run of train.py and evaluate.py wrote into its folder, by name: the files, the resume states
+    and the TensorBoard logs (their folders only once empty). Anything else in the folder stays."""
+    for path in (files.config, files.history, files.csv_log, files.best_weights, files.metrics, files.predictions,
+                 files.novelty, files.teacher_probabilities):
+        path.unlink(missing_ok=True)
+    remove_resume_states(files)
+    for phase in PHASES:
+        for split in ("train", "validation"):  # the writers Keras' TensorBoard callback opens
+            remove_if_empty(files.tensorboard / phase / split, "events.out.tfevents.*")
+        remove_if_empty(files.tensorboard / phase)
+    remove_if_empty(files.tensorboard)
+
+
+def remove_resume_states(files: RunFiles) -> None:
+    """Delete the backup folder's resume states (SaveResumeState's files), then the folder if nothing else is there."""
+    remove_if_empty(files.backup, "*.weights.h5", keep=lambda p: not RESUME_STATE.fullmatch(p.name))
+
+
+def remove_if_empty(folder, pattern: str | None = None, keep=lambda path: False) -> None:
+    """Delete the files in `folder` matching `pattern` (unless `keep` says so), then the folder if it is empty."""
+    if not folder.is_dir():
+        return
+    for path in folder.glob(pattern) if pattern else ():
+        if path.is_file() and not keep(path):
+            path.unlink()
+    with contextlib.suppress(OSError):  # not empty: something not ours is there
+        folder.rmdir()
 
 
 def describe_finished(files: RunFiles, history: dict) -> str:
@@ -207,6 +234,9 @@ def resume_state(files: RunFiles, phase: str, epochs_done: int):
     return files.backup / f"{phase}-{epochs_done}.weights.h5"
 
 
+RESUME_STATE = re.compile(rf"({'|'.join(PHASES)})-\d+\.weights\.h5")  # resume_state's names
+
+
 def tensorboard_logger(log_dir) -> list:
     """Loss, accuracy and LR per epoch for TensorBoard, where its writer (TensorFlow + TensorBoard) is installed."""
     if optional_tensorflow() is None or importlib.util.find_spec("tensorboard") is None:
@@ -268,7 +298,7 @@ def train_two_phases(model, cfg, train_data: ShuffledBatches, val_ds, files: Run
 
     history["completed"] = True
     write_json(files.history, history)
-    shutil.rmtree(files.backup, ignore_errors=True)
+    remove_resume_states(files)
     return history
 
 

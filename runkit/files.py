@@ -5,6 +5,7 @@ import fcntl
 import io
 import json
 import os
+import re
 import socket
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ class RunFiles:
     def __post_init__(self):
         object.__setattr__(self, "root", Path(self.root))
 
+    marker = property(lambda self: self.root / "RUN.json")  # says the folder is a run's: train.py made it
     config = property(lambda self: self.root / "config.json")  # the resolved config of the run
     dataset = property(lambda self: self.root / "dataset.json")  # what the data set's pictures are (data/datasets.py)
     history = property(lambda self: self.root / "history.json")  # per-epoch metrics and LR per step
@@ -33,6 +35,27 @@ class RunFiles:
     predictions = property(lambda self: self.root / "test_predictions.npz")
     novelty = property(lambda self: self.root / "novelty.json")  # the "not recognised" score (inference/novelty.py)
     teacher_probabilities = property(lambda self: self.root / "teacher_probabilities.npz")  # a student's targets
+
+    def is_run(self) -> bool:
+        """Whether the folder holds a run of train.py: its marker, or (a run from before markers) its config and
+        history."""
+        return self.marker.is_file() or (self.config.is_file() and self.history.is_file())
+
+
+def claim_run_folder(files: RunFiles) -> None:
+    """Make `files.root` a run's folder, or refuse in one line: a missing or empty folder gets the marker, a run's
+    folder (an older run's too) is kept; a folder that holds other files is never written into."""
+    if files.root.exists() and not files.root.is_dir():
+        raise UserError(f"{files.root} is a file, not a folder: move it away or give another --artifacts_dir")
+    if not files.is_run():
+        found = sorted(p.name for p in files.root.iterdir() if p.name != ".lock") if files.root.is_dir() else []
+        if found:
+            shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+            raise UserError(f"{files.root} holds files that are not a training run ({shown}): nothing was changed "
+                            "there; give an empty or new --artifacts_dir")
+    if not files.marker.exists():
+        write_json(files.marker, {"made_by": "train.py", "holds": "one training run: its config, weights, history "
+                                  "and evaluation; train.py --fresh replaces only the files it wrote"})
 
 
 def make_folder(folder) -> Path:
@@ -63,12 +86,15 @@ def atomic_path(path):
         tmp.unlink(missing_ok=True)
 
 
+TEMPORARY = re.compile(r"\.tmp-(\d+)-")  # what atomic_path names its temporary files: .tmp-<pid>-<name>
+
+
 def remove_orphans(folder) -> None:
-    """Delete the temporary files that writers killed mid-write left in `folder` (theirs is a process no longer
-    running); a live writer's are kept."""
-    for tmp in Path(folder).rglob(".tmp-*"):
-        pid = tmp.name.split("-")[1]
-        if not (pid.isdigit() and process_running(int(pid))):
+    """Delete the temporary files that atomic_path's writers, killed mid-write, left in `folder` itself (theirs is
+    a process no longer running); a live writer's are kept, and nothing below the folder is looked at."""
+    for tmp in Path(folder).glob(".tmp-*"):
+        named = TEMPORARY.match(tmp.name)
+        if named and tmp.is_file() and not process_running(int(named.group(1))):
             tmp.unlink(missing_ok=True)
 
 
@@ -145,14 +171,33 @@ RESULT_COLUMNS = ("date", "dataset", "run", "changed_config", "val_accuracy", "t
 EARLIER_ROWS = {"dataset": "fashion_mnist"}  # the value of a newer column in rows from before it (Fashion-MNIST only)
 
 
+def check_results_table(path) -> None:
+    """A one-line error unless `path` is missing, empty or a results table this project wrote (its header: the
+    columns of RESULT_COLUMNS, an older table's fewer): any other file is never rewritten."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"results_file={path} is a folder; give a .csv file (new, or a results table)")
+    try:
+        with open(path, newline="") as f:
+            header = next(csv.reader(f), [])
+    except FileNotFoundError:
+        return
+    except (UnicodeDecodeError, csv.Error):
+        header = ["?"]
+    if header and not ({"date", "run", "test_accuracy"} <= set(header) <= set(RESULT_COLUMNS)):
+        raise UserError(f"results_file={path} is not a results table (its first line is not the header "
+                        f"{','.join(RESULT_COLUMNS)}): it was left as it is; give a new .csv file or a results table")
+
+
 def append_result(path, row: dict) -> None:
     """Add one row to the results table (CSV), rewriting it atomically (a table with older columns gets today's);
     runs evaluated at the same time (a sweep) take turns, holding a lock on the table's folder, so none loses
-    another's row."""
+    another's row. Any other file in its place is refused, untouched."""
     path = Path(path)
     folder = os.open(make_folder(path.parent), os.O_RDONLY)
     try:
         fcntl.flock(folder, fcntl.LOCK_EX)
+        check_results_table(path)
         rows = list(csv.DictReader(io.StringIO(path.read_text()))) if path.exists() else []
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, RESULT_COLUMNS, lineterminator="\n")

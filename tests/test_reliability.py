@@ -71,9 +71,10 @@ def test_a_second_training_on_a_folder_in_use_is_refused_and_leaves_it_untouched
     folder = tmp_path / "artifacts"
     folder.mkdir()
     (folder / "history.json").write_text('{"epochs": [], "completed": false}')
+    (folder / "RUN.json").write_text("{}")
     with exclusive_use(folder), pytest.raises(UserError, match=rf"{folder} is in use by process {os.getpid()} on "):
         train.main(as_argv(overrides))
-    assert sorted(os.listdir(folder)) == [".lock", "history.json"]
+    assert sorted(os.listdir(folder)) == [".lock", "RUN.json", "history.json"]
     assert (folder / "history.json").read_text() == '{"epochs": [], "completed": false}'
 
 
