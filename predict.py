@@ -35,6 +35,7 @@ from inference.runtime import (
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import require
+from runkit.text import printable
 
 
 def main(argv: list[str]) -> None:
@@ -50,34 +51,34 @@ def main(argv: list[str]) -> None:
     model = require(args.model or default_model(), "export_model.py")
     spec = contract_of(model)
     print(f"running on {os.cpu_count()} CPU cores, {runtime_of(model)}", file=sys.stderr, flush=True)
-    convert, loaded, results = conversion_of(spec), {}, []
-    for path in args.images:
+    convert, images, results = conversion_of(spec), [], []
+    for path in args.images:  # each file its result or its error, in the order given
         try:
-            loaded[path] = load_image(path, convert=convert)
+            images.append(load_image(path, convert=convert))
+            results.append({"file": printable(path)})
         except UserError as e:
             print(f"error: {e}", file=sys.stderr)
-            results.append({"file": str(path), "error": str(e)})
-    if loaded:
+            results.append({"file": printable(path), "error": str(e)})
+    if images:
         novelty = novelty_of(model)
-        probs, scores = scored_runner(model, spec, novelty)(np.stack(list(loaded.values())))
-        for i, path in enumerate(loaded):
-            results.append({"file": str(path), "top": top_classes(probs[i], args.top_k, spec.class_names)})
+        probs, scores = scored_runner(model, spec, novelty)(np.stack(images))
+        for result, i in zip((r for r in results if "error" not in r), range(len(images)), strict=True):
+            result["top"] = top_classes(probs[i], args.top_k, spec.class_names)
             if scores is not None:
-                results[-1] |= {"known": bool(recognised(scores[i], novelty)[0]), "score": float(scores[i])}
+                result |= {"known": bool(recognised(scores[i], novelty)[0]), "score": float(scores[i])}
 
     if args.json:
         print(json.dumps(results, indent=2))
     else:
         for result in results:
             if "top" in result:
-                closest = ", ".join(f"{t['class']} {t['probability']:.1%}" for t in result["top"])
+                closest = ", ".join(f"{printable(t['class'])} {t['probability']:.1%}" for t in result["top"])
                 if result.get("known", True):
                     print(f"{result['file']}: {closest}")
                 else:
                     print(f"{result['file']}: not recognised as any class (closest: {closest})")
-    if len(loaded) < len(args.images):
+    if len(images) < len(args.images):
         sys.exit(1)
-
 
 if __name__ == "__main__":
     cli.run(main, announce_machine=False)  # main says what it runs on: the ONNX path imports no Keras

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from sklearn.model_selection import train_test_split
 
 from data.images import fitted, load_image
@@ -80,8 +80,8 @@ def stored_shape(paths: list[Path], stored_size: int | None) -> tuple[int, int, 
             with Image.open(path) as image:  # reads the header only
                 sizes.add(image.size)
                 grey &= image.mode in GREY_MODES
-        except (UnidentifiedImageError, OSError):
-            pass  # said when it is read
+        except Exception:  # Pillow raises many kinds on a malformed file: said when the picture is read
+            pass
     side = stored_size
     if side is None:
         own = next(iter(sizes)) if len(sizes) == 1 else (0, 1)

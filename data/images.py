@@ -1,16 +1,23 @@
 """Turn any picture into what the model was trained on: for the MNISTs the data set's own recipe (28x28 uint8, the
 object light on black, fitted and centred), for other data sets a plain fit (centre crop to the aspect, resize)."""
 
+import os
+import stat
 import warnings
 
 import numpy as np
-from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps
 
 from runkit.errors import UserError
+from runkit.text import printable
 
 SIDE = 28
 FAINT = 0.03  # share of the garment's contrast below which its box is trimmed (JPEG, glare, clipped light)
 MAX_PIXELS = 50_000_000  # a larger picture is refused before it is decoded (a decompression bomb, or a mistake)
+# Pillow checks every picture's declared size against this before decoding it, pictures inside another file too
+# (an icon's PNG is decoded while the icon is opened): over it, a DecompressionBombWarning, which load_image refuses.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+HIGH_DEPTH = ("I;16", "I;16B", "I;16L", "I", "F")  # 16-bit, 32-bit integer and float grey
 WORK_SIDE = 1024  # a picture over twice this on its long side is shrunk to 1-2x it before the floating-point work
 
 
@@ -88,32 +95,34 @@ def shrunk(image: Image.Image) -> Image.Image:
 def decode_size(size: tuple[int, int]) -> tuple[int, int]:
     """The smallest size worth decoding a picture at: WORK_SIDE on its long side (what a JPEG's draft mode
     decodes at 1/2, 1/4 or 1/8 of its size, at a fraction of the time and memory)."""
-    scale = min(1.0, WORK_SIDE / max(size))
+    scale = min(1.0, WORK_SIDE / max(*size, 1))  # a stub format's size may be 0x0
     return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
-def grayscale(image: Image.Image) -> np.ndarray:
-    """8-bit grey of any picture: upright as its EXIF says, transparency over white, 16-bit and float scaled
-    (not clipped), CMYK and palettes converted; an animation's first frame."""
+def upright_8bit(image: Image.Image) -> Image.Image:
+    """A picture upright as its EXIF says, in 8 bits: 16-bit and 32-bit grey scaled to 0-255 over their range
+    (16-bit: 0-65535; 32-bit and float: 0 to their maximum), not clipped as Pillow's convert("L") clips them;
+    transparency over white. The one conversion of every bit depth, for every path."""
     image = ImageOps.exif_transpose(image)
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+    if image.mode in HIGH_DEPTH:
         values = np.asarray(image, dtype=np.float64)
         top = 65535.0 if image.mode.startswith("I;16") else max(values.max(), 1.0)
-        return np.clip(values / top * 255, 0, 255).round().astype(np.uint8)
+        return Image.fromarray(np.clip(values / top * 255, 0, 255).round().astype(np.uint8))
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
-    return np.asarray(image.convert("L"), dtype=np.uint8)
+    return image
+
+
+def grayscale(image: Image.Image) -> np.ndarray:
+    """8-bit grey of any picture (upright_8bit's, then CMYK and palettes converted; an animation's first frame)."""
+    return np.asarray(upright_8bit(image).convert("L"), dtype=np.uint8)
 
 
 def fitted(image: Image.Image, side: int, channels: int) -> np.ndarray:
-    """A picture as (side, side, channels) uint8: upright as its EXIF says, transparency over white, the largest
-    centred square cropped out and resized; a picture of that size as it is, pixel for pixel."""
-    image = ImageOps.exif_transpose(image)
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        rgba = image.convert("RGBA")
-        image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
-    image = image.convert("L" if channels == 1 else "RGB")
+    """A picture as (side, side, channels) uint8 (upright_8bit's), the largest centred square cropped out and
+    resized; a picture of that size as it is, pixel for pixel."""
+    image = upright_8bit(image).convert("L" if channels == 1 else "RGB")
     if image.size != (side, side):
         image = ImageOps.fit(image, (side, side), Image.Resampling.BICUBIC)
     return np.asarray(image, np.uint8).reshape(side, side, channels)
@@ -129,22 +138,38 @@ def conversion_of(spec) -> callable:
 
 def load_image(source, name=None, convert=to_fashion_mnist) -> np.ndarray:
     """A picture file (a path or a binary file object) converted by `convert` (by default into a 28x28
-    Fashion-MNIST-like image), or a one-line error naming it (`name`, or the path)."""
-    name = source if name is None else name
+    Fashion-MNIST-like image), or a one-line error naming it (`name`, or the path): any failure to read or
+    convert one picture is that picture's error."""
+    name = printable(source if name is None else name)
+    if isinstance(source, (str, os.PathLike)):
+        check_regular_file(source, name)
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's notes on a damaged file ("Corrupt EXIF data"): not the user's
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as image:
-                if image.width * image.height > MAX_PIXELS:
-                    raise UserError(f"{name}: {image.width}x{image.height} pixels is over the {MAX_PIXELS:,} this "
-                                    "accepts; shrink the picture first")
+            with Image.open(source) as image:  # which checks the declared size first (MAX_IMAGE_PIXELS)
                 image.draft(image.mode, decode_size(image.size))  # JPEG only; others decode whole
                 return convert(image)
+    except UserError:
+        raise
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise UserError(f"{name}: declares more than the {MAX_PIXELS:,} pixels this accepts (a decompression bomb, "
+                        "or a picture to shrink first)") from None
+    except MemoryError:
+        raise UserError(f"{name}: too large to convert in the memory left; shrink the picture first") from None
+    except Exception as e:  # Pillow's decoders raise many kinds on a malformed file (SyntaxError, struct.error, ...)
+        raise UserError(f"{name}: not a readable image ({type(e).__name__})") from None
+
+
+def check_regular_file(path, name: str) -> None:
+    """A one-line error unless `path` is a regular file (a named pipe would block the reader, a device never end)."""
+    try:
+        mode = os.stat(path).st_mode
     except FileNotFoundError:
         raise UserError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{name}: a folder, not a picture; give the picture files in it") from None
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise UserError(f"{name}: declares more pixels than a picture should (a decompression bomb?)") from None
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise UserError(f"{name}: not a readable image ({type(e).__name__})") from None
+    except OSError as e:
+        raise UserError(f"{name}: cannot be read ({e.strerror})") from None
+    if stat.S_ISDIR(mode):
+        raise UserError(f"{name}: a folder, not a picture; give the picture files in it")
+    if not stat.S_ISREG(mode):
+        raise UserError(f"{name}: not a regular file (a pipe, socket or device); give a picture file")

@@ -98,7 +98,7 @@ def test_the_endpoint_answers_top_3_the_image_seen_and_grad_cam_and_bad_uploads_
 
     bomb = png_header_only(tmp_path / "bomb.png", 30_000, 30_000)
     cases = [(post(b"not an image", "notes.txt"), 400, "notes.txt: not a readable image"),
-             (post(bomb.read_bytes(), "bomb.png"), 400, "bomb.png: declares more pixels than a picture should"),
+             (post(bomb.read_bytes(), "bomb.png"), 400, "bomb.png: declares more than the 50,000,000 pixels"),
              (post(b"\0" * (MAX_UPLOAD_MB * 2**20 + 1), "huge.png"), 413, f"the upload is over {MAX_UPLOAD_MB} MB"),
              (client.post("/api/predict"), 400, "no picture: send one file as the form field 'image'")]
     for response, status, message in cases:
