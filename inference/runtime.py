@@ -74,8 +74,10 @@ def scored_runner(path: Path, spec: DataSpec | None = None, novelty: dict | None
         def run_onnx(pixels, chunk: int = 256):  # in chunks: ONNX Runtime's memory grows with the batch
             parts = [session.run(None, {name: np.asarray(pixels[i:i + chunk], "float32")})
                      for i in range(0, len(pixels), chunk)]
-            scored = novelty and len(parts[0]) > 1
-            return np.concatenate([p[0] for p in parts]), np.concatenate([p[1][:, 0] for p in parts]) if scored else None
+            probs = np.concatenate([p[0] for p in parts])
+            if not (novelty and len(parts[0]) > 1):
+                return probs, None
+            return probs, np.concatenate([p[1][:, 0] for p in parts])
         return run_onnx
     model = load_keras_export(path)
     if spec is not None:

@@ -102,7 +102,8 @@ def test_sixteen_bit_pictures_convert_alike_on_every_path(tmp_path):
     for name in ("a", "b"):  # a folder data set of 16-bit pictures: training reads the same pixels
         (tmp_path / "set" / name).mkdir(parents=True)
         for i in range(4):
-            Image.fromarray((np.roll(grey, i, axis=0)).astype(np.uint16) * 257).save(tmp_path / "set" / name / f"{i}.png")
+            deep = np.roll(grey, i, axis=0).astype(np.uint16) * 257
+            Image.fromarray(deep).save(tmp_path / "set" / name / f"{i}.png")
     (x_train, _), (x_test, _), _, _, _ = load_folder(str(tmp_path / "set"), None, 0.25)
     assert x_train.shape[1:] == (32, 32, 1)
     assert 100 < np.concatenate([x_train, x_test]).mean() < 155  # about the grey ramp's 127.5
