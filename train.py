@@ -29,7 +29,7 @@ from models.distribute import describe_worker_failure, make_distribution, run_fi
 from models.training import start_or_resume, train_two_phases, training_precision, use_compilation_cache
 from runkit import cli
 from runkit.errors import UserError
-from runkit.files import claim_run_folder, exclusive_use, write_json
+from runkit.files import check_run_folder, exclusive_use, write_json
 from runkit.history import best_val_accuracy, training_minutes
 from runkit.machine import machine_info
 
@@ -39,7 +39,7 @@ def main(argv: list[str]) -> None:
     cfg = new_run_config(argv)
     distribution = make_distribution(cfg.strategy)  # first: a multi-worker strategy starts a server
     files = run_files(cfg.artifacts_dir, distribution)
-    claim_run_folder(files)  # first: a folder of other files is refused, untouched
+    check_run_folder(files)  # first: a folder of other files is refused, untouched
 
     teachers = teacher_configs(cfg)
     data = load_dataset(cfg)

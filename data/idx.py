@@ -37,26 +37,33 @@ def read_idx(path: str | os.PathLike, ndim: int) -> np.ndarray:
 
 
 def parse_idx(packed: bytes, ndim: int, name: str = "IDX data") -> np.ndarray:
-    """The array in gzipped IDX bytes; any defect raises a UserError naming `name`."""
+    """The array in gzipped IDX bytes; any defect raises a UserError naming `name`. Inflates the header, then no
+    more than the data it declares and one byte (to tell a file that holds more): a small file that inflates to
+    gigabytes costs no memory."""
     # zlib rather than gzip.open: gzip returns what it could read of a truncated file without complaint.
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    header = 4 + 4 * ndim
     try:
-        raw = inflater.decompress(packed)
+        raw = inflater.decompress(packed, header)
+        if len(raw) == header and raw[:4] == bytes([0, 0, UINT8_TYPE_CODE, ndim]):
+            shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+            expected = math.prod(shape)  # Python ints: a corrupt header cannot overflow
+            raw += inflater.decompress(inflater.unconsumed_tail, expected + 1)
     except zlib.error as e:
         raise UserError(f"{name}: not a readable .gz file ({e}); {HINT}") from None
-    if not inflater.eof:
+    if len(raw) < header and not inflater.eof:
         raise UserError(f"{name}: not a readable .gz file (it ends early: truncated download?); {HINT}")
-
-    header = 4 + 4 * ndim
     if len(raw) < header:
         raise UserError(f"{name}: too short for an IDX header ({len(raw)} bytes); {HINT}")
-    if raw[0] != 0 or raw[1] != 0 or raw[2] != UINT8_TYPE_CODE or raw[3] != ndim:
+    if raw[:4] != bytes([0, 0, UINT8_TYPE_CODE, ndim]):
         raise UserError(
             f"{name}: wrong IDX magic number {raw[:4].hex()} "
             f"(expected 0000{UINT8_TYPE_CODE:02x}{ndim:02x}); {HINT}"
         )
-    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
-    expected = math.prod(shape)  # Python ints: a corrupt header cannot overflow
+    if len(raw) - header > expected:
+        raise UserError(f"{name}: holds more than its header's {shape} = {expected} bytes of data; {HINT}")
+    if not inflater.eof:
+        raise UserError(f"{name}: not a readable .gz file (it ends early: truncated download?); {HINT}")
     if len(raw) - header != expected:
         raise UserError(
             f"{name}: header says {shape} = {expected} bytes of data, file has {len(raw) - header}; {HINT}"

@@ -15,7 +15,7 @@ from data.pipeline import ShuffledBatches
 from models.classifier import freeze_base, is_transfer_learning, unfreeze_base
 from models.clr import CyclicalLR, LogLearningRate
 from runkit.errors import UserError
-from runkit.files import RunFiles, atomic_path, make_folder, read_json, remove_orphans, write_json
+from runkit.files import RunFiles, atomic_path, claim_run_folder, make_folder, read_json, remove_orphans, write_json
 from runkit.frameworks import keras
 from runkit.history import best_val_accuracy
 from runkit.machine import optional_tensorflow
@@ -81,8 +81,10 @@ def start_or_resume(files: RunFiles, config: dict, steps_per_epoch: int, fresh: 
     """The history to continue: the unfinished run of this training config, or a new one where there is none.
 
     A finished run, or an unfinished one of another training config, is never replaced without `fresh`: a
-    one-line error says what is there and what to do. Fields that do not shape training never count.
+    one-line error says what is there and what to do. Fields that do not shape training never count. The folder is
+    marked as a run's (RUN.json); one that holds other files is refused.
     """
+    claim_run_folder(files)
     for folder in (files.root, files.backup):  # where atomic_path writes a run's files
         remove_orphans(folder)
     if not fresh and files.history.exists():

@@ -42,17 +42,22 @@ class RunFiles:
         return self.marker.is_file() or (self.config.is_file() and self.history.is_file())
 
 
-def claim_run_folder(files: RunFiles) -> None:
-    """Make `files.root` a run's folder, or refuse in one line: a missing or empty folder gets the marker, a run's
-    folder (an older run's too) is kept; a folder that holds other files is never written into."""
+def check_run_folder(files: RunFiles) -> None:
+    """A one-line error unless `files.root` is missing, empty (but for a lock) or a run's folder (an older run's,
+    recognised by its files, too): a folder of other files is never written into."""
     if files.root.exists() and not files.root.is_dir():
         raise UserError(f"{files.root} is a file, not a folder: move it away or give another --artifacts_dir")
-    if not files.is_run():
-        found = sorted(p.name for p in files.root.iterdir() if p.name != ".lock") if files.root.is_dir() else []
+    if files.root.is_dir() and not files.is_run():
+        found = sorted(p.name for p in files.root.iterdir() if p.name != ".lock")
         if found:
             shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
             raise UserError(f"{files.root} holds files that are not a training run ({shown}): nothing was changed "
                             "there; give an empty or new --artifacts_dir")
+
+
+def claim_run_folder(files: RunFiles) -> None:
+    """Mark `files.root` as a run's folder (check_run_folder's checks first)."""
+    check_run_folder(files)
     if not files.marker.exists():
         write_json(files.marker, {"made_by": "train.py", "holds": "one training run: its config, weights, history "
                                   "and evaluation; train.py --fresh replaces only the files it wrote"})
