@@ -7,10 +7,12 @@ The resolved config is saved with the run, so later scripts and readers know wha
 
 import dataclasses
 import difflib
+import math
+import os
 import typing
 from dataclasses import dataclass
 
-from data.datasets import DATASETS
+from data.datasets import DATASETS, MAX_SIDE
 from runkit.errors import UserError
 from runkit.files import RunFiles, read_json
 
@@ -124,30 +126,42 @@ OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 CLR_POLICIES = ("triangular", "triangular2", "exp_range", "one_cycle")
 STRATEGIES = ("default", "mirrored", "multi_worker", "data_parallel")
 PRECISIONS = ("off", "mixed_bfloat16", "mixed_float16")
+# Upper bounds of what can run: each epoch's image order is drawn before training (models/training.py), and a
+# batch of 8192 at 1024 px is 100 GB of activations' input alone
+MAX_EPOCHS = 1000
+MAX_BATCH = 8192
+# Fields holding paths (teachers: a comma-separated list): `~` is the user's home in each
+PATH_FIELDS = ("data_dir", "weights", "teachers", "compilation_cache", "artifacts_dir", "visualizations_dir",
+               "exports_dir", "results_file")
 
 
 def validate(cfg: Config) -> Config:
-    """Reject impossible values with the field name and the allowed range."""
+    """Reject impossible values, and values no machine can hold, with the field name and the allowed range."""
+    for field in dataclasses.fields(cfg):  # nan passes no comparison below, inf passes some
+        value = getattr(cfg, field.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UserError(f"config: {field.name}={value!r} must be a finite number")
     checks = [
         ("dataset", cfg.dataset in DATASETS, f"must be one of {', '.join(DATASETS)}"),
-        ("stored_size", cfg.stored_size is None or cfg.stored_size >= 8, "must be >= 8 (pixels) or none"),
+        ("stored_size", cfg.stored_size is None or 8 <= cfg.stored_size <= MAX_SIDE,
+         f"must be in [8, {MAX_SIDE}] (pixels) or none"),
         ("test_fraction", 0 < cfg.test_fraction < 1, "must be in (0, 1)"),
         ("val_fraction", 0 < cfg.val_fraction < 1, "must be in (0, 1)"),
         ("architecture", cfg.architecture in ARCHITECTURES, f"must be one of {', '.join(ARCHITECTURES)}"),
         ("image_size", cfg.image_size >= 32 or cfg.architecture != "mobilenet_v2",
          "must be >= 32 for mobilenet_v2 (its smallest input)"),
-        ("image_size", cfg.image_size >= 8, "must be >= 8"),
-        ("alpha", cfg.alpha > 0, "must be > 0"),
-        ("cnn_filters", cfg.cnn_filters >= 1, "must be >= 1"),
-        ("vit_patch_size", cfg.vit_patch_size >= 1, "must be >= 1"),
+        ("image_size", 8 <= cfg.image_size <= MAX_SIDE, f"must be in [8, {MAX_SIDE}]"),
+        ("alpha", 0 < cfg.alpha <= 2, "must be in (0, 2] (ImageNet weights: 0.35 to 1.4)"),
+        ("cnn_filters", 1 <= cfg.cnn_filters <= 1024, "must be in [1, 1024]"),
+        ("vit_patch_size", 1 <= cfg.vit_patch_size <= cfg.image_size, f"must be in [1, image_size ({cfg.image_size})]"),
         ("vit_patch_size", cfg.architecture != "vit" or cfg.image_size % cfg.vit_patch_size == 0,
          f"must divide image_size ({cfg.image_size}) for vit"),
-        ("vit_depth", cfg.vit_depth >= 1, "must be >= 1"),
-        ("vit_dim", cfg.vit_dim >= 1, "must be >= 1"),
+        ("vit_depth", 1 <= cfg.vit_depth <= 64, "must be in [1, 64]"),
+        ("vit_dim", 1 <= cfg.vit_dim <= 4096, "must be in [1, 4096]"),
         ("vit_heads", cfg.vit_heads >= 1 and cfg.vit_dim % cfg.vit_heads == 0,
          f"must be >= 1 and divide vit_dim ({cfg.vit_dim})"),
         ("dropout", 0 <= cfg.dropout < 1, "must be in [0, 1)"),
-        ("l2", cfg.l2 >= 0, "must be >= 0"),
+        ("l2", 0 <= cfg.l2 <= 1, "must be in [0, 1]"),
         ("rotation", 0 <= cfg.rotation <= 0.5, "must be in [0, 0.5] (fraction of a turn)"),
         ("zoom", 0 <= cfg.zoom < 1, "must be in [0, 1)"),
         ("shear", 0 <= cfg.shear < 1, "must be in [0, 1)"),
@@ -158,22 +172,24 @@ def validate(cfg: Config) -> Config:
         ("blur", 0 <= cfg.blur <= 1, "must be in [0, 1] (a probability)"),
         ("noise", 0 <= cfg.noise <= 255, "must be in [0, 255] (pixel levels)"),
         ("augment_share", 0 < cfg.augment_share <= 1, "must be in (0, 1] (a share of the images)"),
-        ("batch_size", cfg.batch_size >= 1, "must be >= 1"),
-        ("frozen_epochs", cfg.frozen_epochs >= 0, "must be >= 0"),
-        ("finetune_epochs", cfg.finetune_epochs >= 0, "must be >= 0"),
-        ("finetune_layers", cfg.finetune_layers >= 0, "must be >= 0 (0 = whole base)"),
-        ("finetune_lr_scale", cfg.finetune_lr_scale > 0, "must be > 0"),
+        ("batch_size", 1 <= cfg.batch_size <= MAX_BATCH, f"must be in [1, {MAX_BATCH}]"),
+        ("frozen_epochs", 0 <= cfg.frozen_epochs <= MAX_EPOCHS, f"must be in [0, {MAX_EPOCHS}]"),
+        ("finetune_epochs", 0 <= cfg.finetune_epochs <= MAX_EPOCHS, f"must be in [0, {MAX_EPOCHS}]"),
+        ("finetune_layers", 0 <= cfg.finetune_layers <= 10_000, "must be in [0, 10000] (0 = whole base)"),
+        ("finetune_lr_scale", 0 < cfg.finetune_lr_scale <= 100, "must be in (0, 100]"),
         ("label_smoothing", 0 <= cfg.label_smoothing < 1, "must be in [0, 1)"),
         ("distill_weight", 0 <= cfg.distill_weight <= 1, "must be in [0, 1]"),
         ("optimizer", cfg.optimizer in OPTIMIZERS, f"must be one of {', '.join(OPTIMIZERS)}"),
         ("mixed_precision", cfg.mixed_precision in PRECISIONS, f"must be one of {', '.join(PRECISIONS)}"),
-        ("steps_per_execution", cfg.steps_per_execution >= 1, "must be >= 1"),
+        ("steps_per_execution", 1 <= cfg.steps_per_execution <= 10_000, "must be in [1, 10000]"),
         ("strategy", cfg.strategy in STRATEGIES, f"must be one of {', '.join(STRATEGIES)}"),
-        ("clr_min", cfg.clr_min > 0, "must be > 0"),
-        ("clr_max", cfg.clr_max >= cfg.clr_min, f"must be >= clr_min ({cfg.clr_min})"),
-        ("clr_step_epochs", cfg.clr_step_epochs > 0, "must be > 0"),
+        ("clr_min", 0 < cfg.clr_min <= 10, "must be in (0, 10]"),
+        ("clr_max", cfg.clr_min <= cfg.clr_max <= 10, f"must be in [clr_min ({cfg.clr_min}), 10]"),
+        ("clr_step_epochs", 0 < cfg.clr_step_epochs <= MAX_EPOCHS, f"must be in (0, {MAX_EPOCHS}]"),
         ("clr_policy", cfg.clr_policy in CLR_POLICIES, f"must be one of {', '.join(CLR_POLICIES)}"),
         ("clr_gamma", 0 < cfg.clr_gamma <= 1, "must be in (0, 1]"),
+        ("seed", 0 <= cfg.seed < 2**32, "must be in [0, 2**32)"),
+        ("split_seed", cfg.split_seed is None or 0 <= cfg.split_seed < 2**32, "must be in [0, 2**32) or none"),
     ]
     for name, ok, rule in checks:
         if not ok:
@@ -252,9 +268,16 @@ def _coerce(name: str, text: str, kind) -> object:
 
 def make_config(overrides: dict | None = None, base: dict | None = None) -> Config:
     """Defaults, then `base` (e.g. a saved run's config), then `overrides`; validated."""
-    values = {**(base or {}), **(overrides or {})}
+    values = with_home_expanded({**(base or {}), **(overrides or {})})
     known = {f.name for f in dataclasses.fields(Config)}
     return validate(Config(**{k: v for k, v in values.items() if k in known}))
+
+
+def with_home_expanded(values: dict) -> dict:
+    """`values` with `~/x` as the user's home's x in every path field, in each part of a comma-separated list (a
+    shell expands no quoted `~`, and Python's file functions none)."""
+    return {name: ",".join(os.path.expanduser(part) for part in value.split(","))
+            if name in PATH_FIELDS and value is not None else value for name, value in values.items()}
 
 
 def new_run_config(argv: list[str]) -> Config:
@@ -265,10 +288,11 @@ def new_run_config(argv: list[str]) -> Config:
 def trained_run_config(argv: list[str]) -> Config:
     """The config a run was trained with, plus command-line overrides (for the later scripts).
 
-    Overrides that would change the network's shape (the weights would not fit) or the images it trained on
-    and held out (validation would overlap training) are refused, unless they repeat the run's own values.
+    Overrides of training settings are refused unless they repeat the run's own values (as run.sh passes them):
+    the network's shape (the weights would not fit), the images it trained on and held out (validation would
+    overlap training), and every other field that shaped the training, which would be recorded as if it had.
     """
-    overrides = parse_overrides(argv)
+    overrides = with_home_expanded(parse_overrides(argv))  # as the run's saved config holds them
     files = RunFiles(overrides.get("artifacts_dir", Config.artifacts_dir))
     saved = read_json(files.config, "train.py")
 
@@ -282,6 +306,9 @@ def trained_run_config(argv: list[str]) -> Config:
     if changed(SPLIT_FIELDS):
         raise UserError(f"{files.root} was trained on other images: {', '.join(changed(SPLIT_FIELDS))} would hold "
                         "out images it trained on; drop the overrides, or train a run with them")
+    if changed(training := [f for f in overrides if f not in NON_TRAINING_FIELDS]):
+        raise UserError(f"{files.root} was trained with other settings: {', '.join(changed(training))}; the scripts "
+                        "after train.py use the run's own: drop the overrides, or train a run with them")
     return make_config(overrides, base=saved)
 
 

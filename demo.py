@@ -5,8 +5,9 @@ and whether the picture is recognised as one of the classes at all.
     python demo.py --port 8080 --model exports/fashion_mnist_model.keras
     curl -F image=@shirt.jpg http://127.0.0.1:8000/api/predict      # the same, as JSON, for scripts
 
-It serves on this machine only (127.0.0.1); Ctrl-C stops it. A bad upload (not a picture, a decompression
-bomb, over 20 MB) gets its reason on the page, and the server goes on serving.
+It serves on this machine only (127.0.0.1), to its own page and scripts (webapp/server.py); Ctrl-C stops it. A bad
+upload (not a picture, a decompression bomb, over 20 MB) gets its reason on the page, and the server goes on
+serving.
 """
 
 import argparse
@@ -16,7 +17,7 @@ from inference.runtime import DEFAULT_FOLDER, check_fits, contract_of, default_m
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import require
-from webapp.server import create_app
+from webapp.server import create_app, serve
 
 
 def main(argv: list[str]) -> None:
@@ -29,10 +30,10 @@ def main(argv: list[str]) -> None:
         raise UserError(f"--port {args.port}: a port is a number from 1 to 65535")
     path = require(args.model or default_model(), "export_model.py")
     model, spec = load_keras_export(path), contract_of(path)
-    check_fits(spec, model.input.shape[1:], path)
+    check_fits(spec, model.input.shape[1:], model.output.shape[-1], path)
     app = create_app(model, spec, novelty_of(path))
     print(f"serving {path} on http://127.0.0.1:{args.port} (Ctrl-C stops it)", flush=True)
-    app.run(host="127.0.0.1", port=args.port, threaded=True)
+    serve(app, args.port)
 
 
 if __name__ == "__main__":

@@ -49,8 +49,9 @@ def main(argv: list[str]) -> None:
         raise UserError(f"--top_k {args.top_k}: give 1 or more")
 
     model = require(args.model or default_model(), "export_model.py")
-    spec = contract_of(model)
+    spec, novelty = contract_of(model), novelty_of(model)
     print(f"running on {os.cpu_count()} CPU cores, {runtime_of(model)}", file=sys.stderr, flush=True)
+    run = scored_runner(model, spec, novelty)  # first: the model is checked against its record before any picture
     convert, images, results = conversion_of(spec), [], []
     for path in args.images:  # each file its result or its error, in the order given
         try:
@@ -60,8 +61,7 @@ def main(argv: list[str]) -> None:
             print(f"error: {e}", file=sys.stderr)
             results.append({"file": printable(path), "error": str(e)})
     if images:
-        novelty = novelty_of(model)
-        probs, scores = scored_runner(model, spec, novelty)(np.stack(images))
+        probs, scores = run(np.stack(images))
         for result, i in zip((r for r in results if "error" not in r), range(len(images)), strict=True):
             result["top"] = top_classes(probs[i], args.top_k, spec.class_names)
             if scores is not None:

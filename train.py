@@ -16,6 +16,7 @@ uninterrupted run would have. A finished run is kept: training it again needs --
 
 import dataclasses
 import math
+import shlex
 import shutil
 import sys
 import time
@@ -63,7 +64,7 @@ def main(argv: list[str]) -> None:
         try:
             with distribution.scope(), training_precision(cfg.mixed_precision):
                 model = build_model(cfg, data.spec)
-                history["run"] = {"command": " ".join(["python", *sys.argv]), "data_source": data.source,
+                history["run"] = {"command": shlex.join(["python", *sys.argv]), "data_source": data.source,
                                   "machine": machine_info(), "train_images": len(x_train),
                                   "parameters": classifier_of(model).count_params(),
                                   "distribution": distribution.record(cfg), "teachers": teachers_record(teachers)}

@@ -8,6 +8,7 @@ their training times, and as many models at inference. Prints each run's test ac
 """
 
 import argparse
+import shlex
 
 import numpy as np
 
@@ -21,7 +22,7 @@ def read_predictions(folder: str) -> tuple[np.ndarray, np.ndarray]:
     """(probabilities (n, classes), labels (n,)) of one evaluated run."""
     path = RunFiles(folder).predictions
     if not path.is_file():
-        raise UserError(f"{path} is missing: run `python evaluate.py --artifacts_dir {folder}` first")
+        raise UserError(f"{path} is missing: run `python evaluate.py --artifacts_dir {shlex.quote(folder)}` first")
     with np.load(path) as saved:
         return saved["probs"], saved["labels"]
 

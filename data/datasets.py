@@ -14,6 +14,7 @@ import numpy as np
 
 from runkit.errors import UserError
 from runkit.files import read_json
+from runkit.text import printable
 
 TITLES = {"fashion_mnist": "Fashion-MNIST", "mnist": "MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -48,10 +49,42 @@ class DataSpec:
         return len(self.class_names)
 
     @classmethod
-    def from_record(cls, record: dict) -> "DataSpec":
-        fields = {f.name for f in dataclasses.fields(cls)}
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in record.items() if k in fields}
+    def from_record(cls, record, source) -> "DataSpec":
+        """The spec a JSON record (dataset.json, exports.json's "dataset") holds, every field checked: a one-line
+        error naming `source` and the field for a record that is damaged, tampered with or from elsewhere."""
+        if not isinstance(record, dict):
+            raise UserError(f"{source}: its data-set record is not a JSON object; {REWRITE}")
+        values = {f.name: tuple(v) if isinstance(v := record.get(f.name), list) else v for f in dataclasses.fields(cls)}
+        for field, check, needs in RECORD_CHECKS:
+            if not check(values[field]):
+                raise UserError(f"{source}: its data set's {field} is {printable(repr(values[field]))[:80]}, not "
+                                f"{needs}; {REWRITE}")
         return cls(**values)
+
+
+MAX_SIDE = 1024  # the largest stored picture side: a 1024x1024 colour picture is 3 MB, a hundred thousand 300 GB
+REWRITE = "write it again with the script that made it (train.py, export_model.py)"
+
+
+def number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
+
+
+def side(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_SIDE
+
+
+RECORD_CHECKS = (  # (field, check, what it must be): a tampered record fails here, before a picture is converted
+    ("name", lambda v: isinstance(v, str), "a name"),
+    ("class_names", lambda v: isinstance(v, tuple) and len(v) >= 2 and len(set(v)) == len(v)
+     and all(isinstance(n, str) and n.isprintable() and n for n in v), "two or more distinct names in plain text"),
+    ("input_shape", lambda v: isinstance(v, tuple) and len(v) == 3 and all(map(side, v)) and v[2] in (1, 3),
+     f"(height, width, 1 or 3 channels), sides up to {MAX_SIDE}"),
+    ("background", lambda v: number(v) and 0 <= v <= 255, "a pixel value from 0 to 255"),
+    ("fill_mode", lambda v: v in ("constant", "reflect"), "'constant' or 'reflect'"),
+    ("mirror_keeps_label", lambda v: isinstance(v, bool), "true or false"),
+    ("conversion", lambda v: v in ("mnist", "fit"), "'mnist' or 'fit'"),
+)
 
 
 def mnist_like(name, class_names, mirror_keeps_label):
@@ -121,4 +154,6 @@ def check_trained_on(files, data: Dataset) -> None:
 
 def run_spec(files) -> DataSpec:
     """The data-set spec a run trained with (runs from before data sets were a choice: Fashion-MNIST)."""
-    return DataSpec.from_record(read_json(files.dataset, "train.py")) if files.dataset.exists() else FASHION_MNIST
+    if not files.dataset.exists():
+        return FASHION_MNIST
+    return DataSpec.from_record(read_json(files.dataset, "train.py"), files.dataset)

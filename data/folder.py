@@ -26,6 +26,7 @@ from sklearn.model_selection import train_test_split
 
 from data.images import fitted, load_image
 from runkit.errors import UserError
+from runkit.text import printable
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
@@ -34,12 +35,21 @@ LARGEST_OWN_SIZE = 128  # pictures of one square size up to this are kept at it;
 DEFAULT_SIZE = 64
 
 
+def check_class_names(names, where: Path) -> None:
+    """Each class name one line of text: it is written into terminal lines, reports, plots and exports.json."""
+    for name in names:
+        if not name.isprintable():
+            raise UserError(f"{printable(where)}: the class name '{printable(name)}' holds a newline, tab, control "
+                            "character or bytes that are not UTF-8; rename it to plain text")
+
+
 def class_order(root: Path, folder: Path) -> tuple[str, ...] | None:
     """The class names `root/classes.txt` lists, checked against the class folders in `folder`; None without it."""
     listing = root / "classes.txt"
     if not listing.is_file():
         return None
     names = tuple(line.strip() for line in listing.read_text().splitlines() if line.strip())
+    check_class_names(names, listing)
     found = {p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")}
     if set(names) != found or len(set(names)) != len(names):
         raise UserError(f"{listing}: lists {', '.join(names)}, but the class folders are {', '.join(sorted(found))}; "
@@ -53,6 +63,7 @@ def class_files(folder: Path, classes: tuple[str, ...] | None = None) -> dict[st
     if not folder.is_dir():
         raise UserError(f"{folder}: no such folder; give a folder with one subfolder of pictures per class")
     found = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    check_class_names(found, folder)
     if classes is not None and sorted(classes) != found:
         missing, extra = sorted(set(classes) - set(found)), sorted(set(found) - set(classes))
         raise UserError(f"{folder}: its classes differ from train/'s ("

@@ -13,6 +13,7 @@ import numpy as np
 from scipy import ndimage
 
 from inference.runtime import single_view
+from runkit.errors import UserError
 from runkit.frameworks import keras, layers
 
 METHOD = "outlier exposure on pooled features (logistic regression)"
@@ -107,6 +108,10 @@ def with_score(export: keras.Model, record: dict) -> keras.Model:
     """pixels -> [probabilities (the export's own), score (n, 1)]: stock layers only, so it exports to ONNX."""
     model = probabilities_and_features(export)
     probs, features = model.outputs
+    if len(record["weights"]) != features.shape[-1]:
+        raise UserError(f"the novelty record holds {len(record['weights'])} weights for the model's "
+                        f"{features.shape[-1]} features: it belongs to another model; export again with "
+                        "`python export_model.py`")
     score = layers.Dense(1, name="novelty_score")
     scores = score(features)
     score.set_weights([np.asarray(record["weights"], np.float32)[:, None], np.asarray([record["bias"]], np.float32)])

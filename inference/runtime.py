@@ -7,36 +7,52 @@ from pathlib import Path
 
 import numpy as np
 
-from data.datasets import FASHION_MNIST, DataSpec
+from data.datasets import FASHION_MNIST, DataSpec, number
 from runkit.errors import UserError
 from runkit.files import read_json
+from runkit.text import printable
 
 DEFAULT_FOLDER = Path("exports")
+DEFAULT_MODEL = "fashion_mnist_model.h5"  # the Keras export's name before exports.json named it
+
+
+def read_contract(folder: Path) -> dict | None:
+    """`folder`'s exports.json as written by export_model.py, or None where there is none (exports from before it)."""
+    contract = folder / "exports.json"
+    if not contract.exists():
+        return None
+    record = read_json(contract, "export_model.py")
+    model = record.get("model", DEFAULT_MODEL)
+    if not (isinstance(model, str) and model and Path(model).name == model):
+        raise UserError(f"{contract}: its model {printable(repr(model))[:80]} is not a file name beside it; export "
+                        "again with `python export_model.py`")
+    return record
 
 
 def default_model(folder: Path = DEFAULT_FOLDER) -> Path:
     """The Keras export export_model.py last wrote into `folder` (exports.json names it)."""
-    contract = folder / "exports.json"
-    if contract.exists():
-        return folder / read_json(contract, "export_model.py").get("model", "fashion_mnist_model.h5")
-    return folder / "fashion_mnist_model.h5"
+    return folder / (read_contract(folder) or {}).get("model", DEFAULT_MODEL)
 
 
 def contract_of(path: Path) -> DataSpec:
-    """What an export takes and answers: its data set's spec, from the exports.json beside it (exports from before
-    data sets were a choice have none there: Fashion-MNIST's)."""
-    contract = path.parent / "exports.json"
-    if not contract.exists():
-        return FASHION_MNIST
-    record = read_json(contract, "export_model.py").get("dataset")
-    return FASHION_MNIST if record is None else DataSpec.from_record(record)
+    """What an export takes and answers: its data set's spec, from the exports.json beside it, every field checked
+    (exports from before data sets were a choice have none there: Fashion-MNIST's)."""
+    record = (read_contract(path.parent) or {}).get("dataset")
+    return FASHION_MNIST if record is None else DataSpec.from_record(record, path.parent / "exports.json")
 
 
 def novelty_of(path: Path) -> dict | None:
-    """The "not recognised" score's weights and threshold saved with an export (inference/novelty.py), or None for an
-    export from before it was fitted."""
-    contract = path.parent / "exports.json"
-    return read_json(contract, "export_model.py").get("novelty") if contract.exists() else None
+    """The "not recognised" score's weights and threshold saved with an export (inference/novelty.py), checked, or
+    None for an export from before it was fitted."""
+    record = (read_contract(path.parent) or {}).get("novelty")
+    if record is None:
+        return None
+    weights = record.get("weights") if isinstance(record, dict) else None
+    if not (isinstance(weights, list) and weights and all(map(number, weights))
+            and number(record.get("bias")) and number(record.get("threshold"))):
+        raise UserError(f"{path.parent / 'exports.json'}: its novelty record is not the finite weights, bias and "
+                        "threshold evaluate.py fits; export again with `python export_model.py`")
+    return record
 
 
 def recognised(scores: np.ndarray, novelty: dict) -> np.ndarray:
@@ -45,11 +61,13 @@ def recognised(scores: np.ndarray, novelty: dict) -> np.ndarray:
     return np.asarray(scores).reshape(-1) >= novelty["threshold"]
 
 
-def check_fits(spec: DataSpec, input_shape, path: Path) -> None:
-    """A one-line error where the model's input is not the contract's (a model moved away from its exports.json)."""
-    if tuple(input_shape) != spec.input_shape:
-        raise UserError(f"{path} takes {tuple(input_shape)} images, but the exports.json beside it describes "
-                        f"{spec.input_shape} ({spec.name}); keep each export in the folder export_model.py wrote")
+def check_fits(spec: DataSpec, input_shape, classes, path: Path) -> None:
+    """A one-line error where the model's input or its number of classes is not the contract's (a model moved away
+    from its exports.json, or the record tampered with)."""
+    if tuple(input_shape) != spec.input_shape or classes != spec.num_classes:
+        raise UserError(f"{path} takes {tuple(input_shape)} images into {classes} classes, but the exports.json beside "
+                        f"it describes {spec.input_shape} into {spec.num_classes} ({spec.name}); keep each export in "
+                        "the folder export_model.py wrote")
 
 
 def top_classes(probs: np.ndarray, k: int, class_names) -> list[dict]:
@@ -81,7 +99,7 @@ def scored_runner(path: Path, spec: DataSpec | None = None, novelty: dict | None
         return run_onnx
     model = load_keras_export(path)
     if spec is not None:
-        check_fits(spec, model.input.shape[1:], path)
+        check_fits(spec, model.input.shape[1:], model.output.shape[-1], path)
     if novelty:
         from inference.novelty import with_score
 
@@ -130,7 +148,7 @@ def onnx_session(path, spec: DataSpec | None = None):
         raise UserError(f"{path} could not be loaded ({type(e).__name__}): export again with "
                         "`python export_model.py`") from None
     if spec is not None:
-        check_fits(spec, session.get_inputs()[0].shape[1:], path)
+        check_fits(spec, session.get_inputs()[0].shape[1:], session.get_outputs()[0].shape[-1], path)
     return session, session.get_inputs()[0].name
 
 
@@ -142,8 +160,9 @@ def load_keras_export(path: Path):
         raise UserError(f"{path}: not a Keras model file; give the .h5 or .keras file export_model.py wrote")
     try:
         return keras.models.load_model(path, compile=False)
-    except (OSError, ValueError) as e:
-        raise UserError(f"{path} could not be loaded ({type(e).__name__}): export again with "
+    except Exception as e:  # a damaged file, or one Keras refuses to deserialise (safe mode): each its own type
+        reason = printable(str(e).strip().split("\n")[0])[:160]
+        raise UserError(f"{path} could not be loaded ({type(e).__name__}: {reason}): export again with "
                         "`python export_model.py`") from None
 
 

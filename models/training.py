@@ -5,6 +5,7 @@ import csv
 import importlib.util
 import math
 import re
+import shlex
 import sys
 import time
 
@@ -92,8 +93,8 @@ def start_or_resume(files: RunFiles, config: dict, steps_per_epoch: int, fresh: 
         saved = read_json(files.config, "train.py --fresh")
         if history["completed"]:
             raise UserError(f"{files.root} holds a finished run ({describe_finished(files, history)}): evaluate it "
-                            f"with `python evaluate.py --artifacts_dir {files.root}`, or give --fresh to train it "
-                            "again, or another --artifacts_dir")
+                            f"with `python evaluate.py --artifacts_dir {shlex.quote(str(files.root))}`, or give "
+                            "--fresh to train it again, or another --artifacts_dir")
         changed = [f"{name} ({saved.get(name)!r} there, {value!r} here)" for name, value in config.items()
                    if name not in NON_TRAINING_FIELDS and saved.get(name) != value]
         if changed:

@@ -1,9 +1,10 @@
 """Names from users' data (folder names, file names, a CIFAR meta file) shown as data, never as markup or
 control: one escape per place a name is written."""
 
-import html
-
 MATHTEXT = str.maketrans({"$": r"\$"})  # matplotlib reads $...$ as mathtext; an escaped dollar is a dollar
+# Markdown's active characters mid-line (tags, entities, links, emphasis, code, tables, GitHub's $math$): each
+# backslash-escaped, which CommonMark allows for any ASCII punctuation
+MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_[]<>&|~$"})
 
 
 def printable(text) -> str:
@@ -13,8 +14,9 @@ def printable(text) -> str:
 
 
 def markdown(text) -> str:
-    """`text` for a Markdown table cell or line: one line, HTML shown as text, `|` not a column border."""
-    return html.escape(printable(text), quote=False).replace("|", r"\|")
+    """`text` for a Markdown table cell or line: one line, shown as written (no tags, links, emphasis or
+    column borders)."""
+    return printable(text).translate(MARKDOWN)
 
 
 def plot_label(text) -> str:

@@ -1,7 +1,10 @@
+import dataclasses
+
 import pytest
 
-from config import PRESETS, Config, make_config, parse_overrides
+from config import PRESETS, Config, make_config, parse_overrides, trained_run_config
 from runkit.errors import UserError
+from runkit.files import RunFiles, write_json
 
 
 def test_defaults_are_valid():
@@ -43,8 +46,8 @@ def test_wrong_type_names_the_field():
 @pytest.mark.parametrize("field, value, message", [
     ("image_size", 16, "image_size=16 must be >= 32"),
     ("dropout", 1.0, "dropout=1.0 must be in \\[0, 1\\)"),
-    ("clr_min", -0.1, "clr_min=-0.1 must be > 0"),
-    ("clr_max", 1e-5, "clr_max=1e-05 must be >= clr_min"),
+    ("clr_min", -0.1, "clr_min=-0.1 must be in \\(0, 10\\]"),
+    ("clr_max", 1e-5, "clr_max=1e-05 must be in \\[clr_min"),
     ("val_fraction", 1.0, "val_fraction=1.0 must be in \\(0, 1\\)"),
     ("clr_policy", "cosine", "clr_policy='cosine' must be one of"),
     ("label_smoothing", 1.0, "label_smoothing=1.0 must be in \\[0, 1\\)"),
@@ -54,6 +57,32 @@ def test_wrong_type_names_the_field():
 def test_impossible_values_are_rejected(field, value, message):
     with pytest.raises(UserError, match=message):
         make_config({field: value})
+
+
+@pytest.mark.parametrize("argv, message", [  # values no machine can hold, each refused before anything runs
+    (["--finetune_epochs", "100000000"], "finetune_epochs=100000000 must be in \\[0, 1000\\]"),
+    (["--stored_size", "100000"], "stored_size=100000 must be in \\[8, 1024\\] \\(pixels\\) or none"),
+    (["--image_size", "100000"], "image_size=100000 must be in \\[8, 1024\\]"),
+    (["--batch_size", "10000000"], "batch_size=10000000 must be in \\[1, 8192\\]"),
+    (["--l2", "inf"], "l2=inf must be a finite number"),
+    (["--alpha", "inf"], "alpha=inf must be a finite number"),
+    (["--clr_step_epochs", "inf"], "clr_step_epochs=inf must be a finite number"),
+    (["--dropout", "nan"], "dropout=nan must be a finite number"),
+    (["--seed", "-1"], "seed=-1 must be in \\[0, 2\\*\\*32\\)"),
+])
+def test_values_no_machine_can_hold_are_refused_naming_the_field(argv, message):
+    with pytest.raises(UserError, match=f"^config: {message}"):
+        make_config(parse_overrides(argv))
+
+
+def test_a_home_folder_is_expanded_in_every_path_field(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    cfg = make_config(parse_overrides(["--exports_dir", "~/exp", "--teachers", "~/a,~/b", "--data_dir", "~"]))
+    assert cfg.exports_dir == f"{tmp_path}/exp" and cfg.teachers == f"{tmp_path}/a,{tmp_path}/b"
+    assert cfg.data_dir == str(tmp_path) and cfg.artifacts_dir == "artifacts"
+    write_json(RunFiles(tmp_path / "run").config, dataclasses.asdict(make_config({"weights": "~/w.h5"})))
+    again = trained_run_config(["--artifacts_dir", "~/run", "--weights", "~/w.h5"])  # run.sh passes the same
+    assert again.weights == f"{tmp_path}/w.h5" and again.artifacts_dir == f"{tmp_path}/run"
 
 
 def test_nothing_to_train_is_rejected():

@@ -169,11 +169,13 @@ def bad_folders(tmp_path):
     for path in (unreadable / "owl").iterdir():
         path.write_bytes(b"garbage")
     no_test = write_folder(tmp_path / "no_test" / "train")
+    two_lines = write_folder(tmp_path / "two_lines", classes=("cat", "dog\nwarning: forged"))
     return [("an empty class folder", empty, "eel: no pictures"),
             ("a single class", single, "1 class folder (cat); a classifier needs at least two"),
             ("a class missing from test/", split.parent, "test: its classes differ from train/'s (missing owl)"),
             ("no picture of a class readable", unreadable, "owl: none of its pictures could be read"),
             ("train/ without test/", no_test.parent, "has train/ but no test/"),
+            ("a class name of two lines", two_lines, "the class name 'dog\\nwarning: forged' holds a newline"),
             ("no such folder", tmp_path / "nowhere", "nowhere: no such folder"),
             ("no --data_dir", None, "--dataset folder needs --data_dir DIR")]
 
@@ -187,33 +189,42 @@ def test_each_bad_folder_gets_one_line_and_nothing_is_written(tmp_path):
         assert not (tmp_path / "run" / "artifacts").exists(), case
 
 
+HOSTILE = ("cat", "dog <img src=x onerror=alert(1)>", "owl | $\\foo$ [x](y)")  # markup, a table border, mathtext
+
+
 def test_a_whole_run_on_a_folder_from_train_to_predict(tmp_path):
-    """train, evaluate, visualize, export, then predict.py on the export without being told the data set."""
-    root = write_folder(tmp_path / "pics", per_class=12)
+    """train, evaluate, visualize, export, then predict.py on the export without being told the data set; class
+    names (folder names) that would be markup are written as data in every report and plot."""
+    root = write_folder(tmp_path / "pics", per_class=12, classes=HOSTILE)
     run = {**tiny_run(tmp_path / "run"), "dataset": "folder", "data_dir": str(root)}
     for script in ("train.py", "evaluate.py", "visualize_results.py", "export_model.py"):
         run_script(script, as_argv(run))
     exports = tmp_path / "run" / "exports"
     contract = json.loads((exports / "exports.json").read_text())
-    assert contract["model"] == "folder_model.h5" and contract["dataset"]["class_names"] == ["cat", "dog", "owl"]
+    assert contract["model"] == "folder_model.h5" and contract["dataset"]["class_names"] == list(HOSTILE)
     assert contract["dataset"]["input_shape"] == [40, 40, 3]
-    assert "3 probabilities in that order" in (exports / "MODEL_CARD.md").read_text()
+    card, report = (exports / "MODEL_CARD.md").read_text(), (tmp_path / "run" / "vis" / "report.md").read_text()
+    assert "3 probabilities in that order" in card
+    for markdown in (card, report):
+        assert r"dog \<img src=x onerror=alert(1)\>" in markdown and "<img" not in markdown.replace(r"\<img", "")
+        assert r"| owl \| \$\\foo\$ \[x\](y) | " in markdown  # one table cell: an escaped border is no border
     assert (tmp_path / "run" / "vis" / "confusion_matrix.png").stat().st_size > 0
     table = (tmp_path / "run" / "results.csv").read_text().splitlines()
     assert table[0].startswith("date,dataset,") and table[1].split(",")[1] == "folder"
 
     for model in ("folder_model.h5", "folder_model.onnx"):
-        answer = run_script("predict.py", [str(root / "owl" / "0002.jpg"), "--model", str(exports / model), "--json"])
+        answer = run_script("predict.py", [str(root / HOSTILE[2] / "0002.jpg"), "--model", str(exports / model),
+                                           "--json"])
         top = json.loads(answer.stdout)[0]["top"]
-        assert len(top) == 3 and {t["class"] for t in top} == {"cat", "dog", "owl"}
+        assert len(top) == 3 and {t["class"] for t in top} == set(HOSTILE)
 
     # The demo serves it too: its page names the data set's size, its answer the classes and the colour image seen.
     client = create_app(load_keras_export(exports / "folder_model.h5"),
                         contract_of(exports / "folder_model.h5")).test_client()
     assert "what the model saw (40x40)" in client.get("/").get_data(as_text=True)
-    with open(root / "dog" / "0001.jpg", "rb") as f:
+    with open(root / HOSTILE[1] / "0001.jpg", "rb") as f:
         answer = client.post("/api/predict", data={"image": (f, "dog.jpg")}).get_json()
-    assert {t["class"] for t in answer["top"]} == {"cat", "dog", "owl"}
+    assert {t["class"] for t in answer["top"]} == set(HOSTILE)
     seen = Image.open(io.BytesIO(base64.b64decode(answer["seen"].split(",", 1)[1])))
     assert seen.size == (40, 40) and seen.mode == "RGB"
 

@@ -1,9 +1,11 @@
 """demo.py: the JSON endpoint in process, and the page in a real headless Chromium against the served script."""
 
 import base64
+import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -27,7 +29,7 @@ from inference.runtime import load_keras_export, novelty_of, top_classes
 from models.classifier import build_model, classifier_of, with_flip_averaging
 from runkit.files import write_json
 from tests.helpers import ROOT, as_photo, assert_one_line_error, garment, large_photo, png_header_only, run_script
-from webapp.server import MAX_UPLOAD_MB, create_app
+from webapp.server import MAX_FORM_PARTS, MAX_UPLOAD_MB, STALLED_S, create_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # CI installs Chromium and sets this, so that the browser test fails there rather than skips
@@ -106,6 +108,35 @@ def test_the_endpoint_answers_top_3_the_image_seen_and_grad_cam_and_bad_uploads_
     assert post(photo.read_bytes(), "again.jpg").status_code == 200  # still serving
 
 
+def test_the_demo_answers_only_its_own_host_and_page_and_sends_the_security_headers(exported, photo):
+    """Another site's page cannot use it (DNS rebinding, cross-origin POSTs), and its page runs only its own script."""
+    client = create_app(load_keras_export(exported), FASHION_MNIST, novelty_of(exported)).test_client()
+    page, again = client.get("/"), client.get("/")
+    policy = page.headers["Content-Security-Policy"]
+    nonce = re.search(r"script-src 'nonce-([^']+)'", policy).group(1)
+    assert f'<script nonce="{nonce}">' in page.get_data(as_text=True) and nonce not in again.get_data(as_text=True)
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert page.headers["X-Frame-Options"] == "DENY" and page.headers["X-Content-Type-Options"] == "nosniff"
+
+    def post(**headers):
+        with open(photo, "rb") as f:
+            return client.post("/api/predict", data={"image": (f, "photo.jpg")}, headers=headers)
+
+    fields = {**{f"field{i}": "x" for i in range(50)}, "image": (io.BytesIO(b"x"), "x.png")}  # multipart
+    cases = [(client.get("/", headers={"Host": "evil.example:8000"}), 403,
+              "this demo answers requests to 127.0.0.1 or localhost only, not 'evil.example'"),
+             (post(Origin="http://evil.example"), 403, "a request from another site's page (http://evil.example) is "
+                                                       "refused"),
+             (post(**{"Sec-Fetch-Site": "cross-site"}), 403, "a request from another site's page (cross-site)"),
+             (client.post("/api/predict", data=fields), 413, f"the form holds more than {MAX_FORM_PARTS} fields"),
+             (client.get("/api/predict"), 405, "405 Method Not Allowed")]
+    for response, status, message in cases:
+        assert response.status_code == status and response.get_json()["error"].startswith(message), response.data
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert post(Origin="http://localhost", **{"Sec-Fetch-Site": "same-origin"}).status_code == 200  # its own page
+    assert post().status_code == 200  # a script (curl) sends neither
+
+
 def test_a_port_out_of_range_is_refused_with_one_line(exported):
     assert_one_line_error(run_script("demo.py", ["--model", str(exported), "--port", "70000"], check=False),
                           "--port 70000: a port is a number from 1 to 65535")
@@ -161,6 +192,33 @@ def peak_memory_mb(pid: int) -> float:
     """The process's peak resident memory so far (Linux)."""
     status = Path(f"/proc/{pid}/status").read_text()
     return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1]) / 1024
+
+
+def thread_count(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("Threads:")).split()[1])
+
+
+@pytest.mark.slow
+def test_stalled_uploads_hold_no_thread_each_and_are_closed(served):
+    """Fifty connections that start an upload and stop: the server's threads stay as they were, each connection is
+    closed after STALLED_S, and the server names no version of itself."""
+    url, server = served
+    port = int(url.rstrip("/").rsplit(":", 1)[1])
+    threads = thread_count(server.pid)
+    stalled = [socket.create_connection(("127.0.0.1", port)) for _ in range(50)]
+    for connection in stalled:
+        connection.sendall(b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n"
+                           b"Content-Type: multipart/form-data; boundary=x\r\n\r\n--x\r\n")
+    time.sleep(2)
+    assert thread_count(server.pid) <= threads + 1
+    started = time.monotonic()
+    for connection in stalled:
+        connection.settimeout(max(1.0, 3 * STALLED_S - (time.monotonic() - started)))
+        with contextlib.suppress(ConnectionResetError), connection:  # closed: an empty read, or a reset
+            assert connection.recv(1024) == b""
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        assert answer.status == 200 and "Server" not in answer.headers
 
 
 @pytest.mark.slow

@@ -46,8 +46,9 @@ def test_occlusion_credits_only_the_pixels_the_class_depends_on():
     drop = occlusion_map(model, image, class_index=0)[0]
     assert drop.shape == (28, 28) and np.unravel_index(drop.argmax(), drop.shape) in {
         (row, col) for row in range(10, 18) for col in range(4, 12)}
-    assert drop[10:18, 4:12].min() > 0 and drop[:, 20:].max() == 0 and drop[:3].max() == 0  # squares there miss it
-    assert occlusion_map(model, image, class_index=1).max() == 0  # hiding the region only raises class 1
+    # squares there miss it: no drop, but for a float's last digits (oneDNN's kernels differ between CPUs)
+    assert drop[10:18, 4:12].min() > 0.01 and drop[:, 20:].max() < 1e-6 and drop[:3].max() < 1e-6
+    assert occlusion_map(model, image, class_index=1).max() < 1e-6  # hiding the region only raises class 1
 
 
 def scenes(count: int, rng, margin: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -162,8 +162,11 @@ def test_evaluate_visualize_export_round_trip(trained_run):
     (["--seed", "1"], r"trained on other images: seed \(trained 42, asked 1\) would hold out images it trained on"),
     (["--split_seed", "7"], r"split_seed \(trained None, asked 7\)"),
     (["--val_fraction", "0.5"], r"val_fraction \(trained 0.25, asked 0.5\)"),
+    (["--finetune_epochs", "99", "--tta_flip", "no"],  # a setting of evaluation's own is no training setting
+     r"trained with other settings: finetune_epochs \(trained 22, asked 99\); the scripts after train.py use the "
+     "run's own"),
 ])
-def test_the_later_scripts_refuse_another_network_or_split(tmp_path, override, message):
+def test_the_later_scripts_refuse_another_network_split_or_training(tmp_path, override, message):
     """The config as train.py saves it; overrides repeating its values (as run.sh passes them) are fine."""
     write_json(RunFiles(tmp_path).config, dataclasses.asdict(make_config({"image_size": 32, "val_fraction": 0.25})))
     for script in (evaluate, visualize_results, export_model):

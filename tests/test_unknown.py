@@ -64,7 +64,8 @@ def test_bench_unknown_refuses_an_export_without_the_score_and_compare_on_onnx(t
                           f"the exports.json beside {model} has no 'not recognised' score")
     onnx = tmp_path / "model.onnx"
     onnx.write_bytes(b"")
-    write_json(tmp_path / "exports.json", {"model": "model.h5", "novelty": {"threshold": 0.0}})
+    novelty = {"weights": [1.0], "bias": 0.0, "threshold": 0.0}
+    write_json(tmp_path / "exports.json", {"model": "model.h5", "novelty": novelty})
     assert_one_line_error(run_script("bench.unknown", ["--model", str(onnx), "--compare"], check=False),
                           "--compare needs the model's layers: give the .h5 or .keras export")
 

@@ -4,13 +4,14 @@ trained and evaluated on, how well it does per class, and where it fails; every 
 from data.datasets import TITLES, DataSpec
 from data.pipeline import split_seed
 from runkit.machine import describe_machines
+from runkit.text import markdown
 
 CITATIONS = {"fashion_mnist": "Xiao et al. 2017", "mnist": "LeCun et al. 1998", "cifar10": "Krizhevsky 2009",
              "cifar100": "Krizhevsky 2009"}
 
 
 def intended_use(spec: DataSpec) -> str:
-    names = spec.class_names
+    names = [markdown(name) for name in spec.class_names]
     names = ", ".join(names) if len(names) <= 20 else f"{names[0]}, {names[1]}, ... {names[-1]}"
     if spec.name == "fashion_mnist":
         return ("Classifying a picture of one clothing item into the ten Fashion-MNIST classes "
@@ -30,11 +31,11 @@ def render(cfg, history: dict, metrics: dict, exports: list[dict]) -> str:
     """Markdown for a run's config, its history (train.py), metrics (evaluate.py) and checked exports."""
     calibration, by_view = metrics["calibration"], metrics["test_accuracy_by_view"]
     novelty = metrics.get("novelty")  # absent in runs evaluated before the score existed
-    spec = DataSpec.from_record(metrics["dataset"])
+    spec = DataSpec.from_record(metrics["dataset"], "metrics.json")
     title = TITLES.get(spec.name, "Picture")
     fashion = spec.name == "fashion_mnist"
     views = {"flip_averaged": "flip-averaged (two views)", "single_view": "single view"}
-    confusions = "; ".join(f"{c['true']} taken for {c['predicted']} ({c['count']} of "
+    confusions = "; ".join(f"{markdown(c['true'])} taken for {markdown(c['predicted'])} ({c['count']} of "
                            f"{metrics['per_class'][c['true']]['support']:,.0f})"
                            for c in metrics["top_confusions"][:3]) or "none"
     teachers = metrics.get("teachers", [])  # absent in runs evaluated before distillation existed
@@ -65,7 +66,7 @@ def render(cfg, history: dict, metrics: dict, exports: list[dict]) -> str:
         *([f"| test images recognised as one of the classes | {novelty['test_recognised']:.4f} (the threshold keeps "
            f"{novelty['val_recognised']:.4f} of validation) |"] if novelty else []), "",
         "| class | precision | recall | F1 |", "|---|---|---|---|",
-        *(f"| {name} | {row['precision']:.4f} | {row['recall']:.4f} | {row['f1-score']:.4f} |"
+        *(f"| {markdown(name)} | {row['precision']:.4f} | {row['recall']:.4f} | {row['f1-score']:.4f} |"
           for name, row in metrics["per_class"].items()), "",
         "| export | MB | test accuracy | agreement with Keras |", "|---|---|---|---|",
         *(f"| {r['format']} | {sizes[r['format']]} | {r['test_accuracy']:.4f} | {r['agreement_with_keras']:.4f} |"

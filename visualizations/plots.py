@@ -10,6 +10,7 @@ import pandas as pd
 import seaborn as sns
 
 from runkit.files import atomic_path
+from runkit.text import plot_label
 
 
 def save(fig, path) -> None:
@@ -44,6 +45,7 @@ def plot_learning_rate(history: dict, path) -> None:
 
 
 def plot_confusion_matrix(matrix, class_names, path) -> None:
+    class_names = [plot_label(name) for name in class_names]
     scale = max(1.0, len(class_names) / 12)  # a hundred classes get a larger figure and no numbers in the cells
     fig, ax = plt.subplots(figsize=(8 * scale, 7 * scale))
     sns.heatmap(np.asarray(matrix), annot=len(class_names) <= 20, fmt="d", cmap="Blues", cbar=False,
@@ -76,14 +78,14 @@ def plot_misclassified(images, labels, probs, class_names, confusions, path, cou
     predicted = probs.argmax(axis=1)
     wrong = np.flatnonzero(predicted != labels)
     picked = wrong[np.argsort(-probs[wrong, predicted[wrong]])][:count]
-    pairs = "; ".join(f"{c['true']} as {c['predicted']}: {c['count']}" for c in confusions[:3])
+    pairs = "; ".join(f"{plot_label(c['true'])} as {plot_label(c['predicted'])}: {c['count']}" for c in confusions[:3])
     image_grid(images[picked], prediction_titles(picked, labels, probs, class_names),
                f"Most confident mistakes (test set)\nmost frequent: {pairs}", path)
 
 
 def prediction_titles(indices, labels, probs, class_names) -> list[tuple[str, str]]:
     """(title, colour) per image: true class, predicted class and its probability; red when wrong."""
-    predicted = probs.argmax(axis=1)
+    predicted, class_names = probs.argmax(axis=1), [plot_label(name) for name in class_names]
     return [(f"true: {class_names[labels[i]]}\npred: {class_names[predicted[i]]} ({probs[i, predicted[i]]:.0%})",
              "black" if predicted[i] == labels[i] else "red") for i in indices]
 
@@ -105,7 +107,7 @@ def image_grid(images, titles, suptitle, path, heatmaps=None) -> None:
 
 def plot_confidence(labels, probs, class_names, path) -> None:
     """Distribution of the predicted class's probability per true class, correct vs wrong."""
-    predicted = probs.argmax(axis=1)
+    predicted, class_names = probs.argmax(axis=1), [plot_label(name) for name in class_names]
     frame = pd.DataFrame({
         "true class": np.asarray(class_names)[labels],
         "confidence": probs.max(axis=1),

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from runkit.files import atomic_path
 from runkit.machine import describe_machines
+from runkit.text import markdown
 
 FIGURES = (
     ("Accuracy", "accuracy_plot.png"), ("Loss", "loss_plot.png"), ("Learning rate", "learning_rate.png"),
@@ -32,10 +33,11 @@ def render(config: dict, history: dict, metrics: dict, figures) -> str:
         f"{calibration['ece_scaled']:.4f} |", "",
         "## Per class (test set)", "",
         "| class | precision | recall | F1 | images |", "|---|---|---|---|---|",
-        *(f"| {name} | {row['precision']:.4f} | {row['recall']:.4f} | {row['f1-score']:.4f} | {row['support']:.0f} |"
-          for name, row in metrics["per_class"].items()), "",
-        "Most frequent confusions: " + ("; ".join(f"{c['true']} taken for {c['predicted']} ({c['count']})"
-                                                   for c in metrics["top_confusions"]) or "none") + ".", "",
+        *(f"| {markdown(name)} | {row['precision']:.4f} | {row['recall']:.4f} | {row['f1-score']:.4f} | "
+          f"{row['support']:.0f} |" for name, row in metrics["per_class"].items()), "",
+        "Most frequent confusions: " + ("; ".join(f"{markdown(c['true'])} taken for {markdown(c['predicted'])} "
+                                                   f"({c['count']})" for c in metrics["top_confusions"]) or "none")
+        + ".", "",
         "## Figures", "",
         *(f"### {title}\n\n![{title}]({png})\n" for title, png in figures),
         "## Config", "", "| field | value |", "|---|---|",
