@@ -38,6 +38,7 @@ def test_geometric_augmentation_compiles_into_the_jax_training_step():
     assert out.split() == ["jax", "True", "True"]
 
 
+@pytest.mark.slow
 def test_activation_maps_on_jax_are_tensorflows(tmp_path):
     classifier = small_classifier_shaped_like_ours()
     classifier.save(tmp_path / "classifier.keras")
@@ -52,6 +53,7 @@ def test_activation_maps_on_jax_are_tensorflows(tmp_path):
     np.testing.assert_allclose(np.load(tmp_path / "maps.npy"), activation_maps(classifier, images), atol=1e-4)
 
 
+@pytest.mark.slow
 def test_tf_distribute_strategies_are_refused_on_jax(tmp_path):
     result = run_script("train.py", [*as_argv(tiny_run(tmp_path)), "--strategy", "mirrored"], check=False, env=ON_JAX)
     assert_one_line_error(result, "strategy=mirrored is TensorFlow's tf.distribute, and Keras runs on jax here")

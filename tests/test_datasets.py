@@ -180,6 +180,7 @@ def bad_folders(tmp_path):
             ("no --data_dir", None, "--dataset folder needs --data_dir DIR")]
 
 
+@pytest.mark.slow
 def test_each_bad_folder_gets_one_line_and_nothing_is_written(tmp_path):
     run = tiny_run(tmp_path / "run")
     for case, folder, words in bad_folders(tmp_path):
@@ -192,6 +193,7 @@ def test_each_bad_folder_gets_one_line_and_nothing_is_written(tmp_path):
 HOSTILE = ("cat", "dog <img src=x onerror=alert(1)>", "owl | $\\foo$ [x](y)")  # markup, a table border, mathtext
 
 
+@pytest.mark.slow
 def test_a_whole_run_on_a_folder_from_train_to_predict(tmp_path):
     """train, evaluate, visualize, export, then predict.py on the export without being told the data set; class
     names (folder names) that would be markup are written as data in every report and plot."""

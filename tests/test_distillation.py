@@ -70,6 +70,7 @@ def test_the_teachers_probabilities_are_computed_once_for_the_same_weights_and_i
     assert len(cached_teacher_probabilities([teacher], images[:3], cache)) == 3 and calls == [4, 3, 3, 3]
 
 
+@pytest.mark.slow
 def test_the_student_learns_from_its_teachers_and_records_their_cost(trained_run, tmp_path, monkeypatch):
     """The trained run teaches a student of another seed on the same split, twice over (two teachers)."""
     teacher = trained_run["artifacts_dir"]

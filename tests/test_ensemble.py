@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from bench.ensemble import ensemble
 from tests.helpers import assert_one_line_error, run_script
@@ -34,6 +35,7 @@ def test_the_mean_of_probabilities_corrects_what_one_model_gets_wrong(tmp_path):
     assert result["train_minutes"] == 30.0 and result["models_at_inference"] == 3
 
 
+@pytest.mark.slow
 def test_the_script_prints_and_writes_the_result(tmp_path):
     runs = [write_run(tmp_path / f"r{i}", one_hot_but(0, 0.99), minutes=5.0) for i in range(2)]
     out = tmp_path / "ensemble.json"
@@ -42,6 +44,7 @@ def test_the_script_prints_and_writes_the_result(tmp_path):
     assert json.loads(out.read_text())["test_accuracy"] == 0.75
 
 
+@pytest.mark.slow
 def test_one_line_errors_for_a_missing_evaluation_or_another_test_set(tmp_path):
     good = write_run(tmp_path / "good", one_hot_but(0, 0.5), minutes=1.0)
     (tmp_path / "unevaluated").mkdir()

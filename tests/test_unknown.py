@@ -56,6 +56,7 @@ def test_the_non_garment_set_is_readable_and_split_by_source():
         assert load_image(io.BytesIO(p.data), p.group).shape == (28, 28)
 
 
+@pytest.mark.slow
 def test_bench_unknown_refuses_an_export_without_the_score_and_compare_on_onnx(tmp_path):
     model = tmp_path / "model.h5"
     model.write_bytes(b"")
