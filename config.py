@@ -12,7 +12,7 @@ import os
 import typing
 from dataclasses import dataclass
 
-from data.datasets import DATASETS, MAX_SIDE
+from data.spec import DATASETS, MAX_SIDE
 from runkit.errors import UserError
 from runkit.files import RunFiles, read_json
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from data.datasets import FASHION_MNIST_CLASSES
 from data.idx import load_idx_dataset
 from data.images import load_image
+from data.spec import FASHION_MNIST_CLASSES
 from inference.runtime import model_runner
 from runkit import cli
 from runkit.files import require, write_json

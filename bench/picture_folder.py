@@ -22,8 +22,8 @@ import numpy as np
 from PIL import Image
 
 from bench.photos import render_photo
-from data.datasets import FASHION_MNIST_CLASSES
 from data.idx import load_idx_dataset
+from data.spec import FASHION_MNIST_CLASSES
 from runkit import cli
 from runkit.errors import UserError
 

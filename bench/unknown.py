@@ -63,11 +63,12 @@ def other_methods(model_path: Path, sets: dict, novelty: dict, config: dict, tra
     from sklearn.covariance import LedoitWolf
 
     from inference.novelty import FIT_IMAGES, probabilities_and_features
-    from inference.runtime import load_keras_export, single_view
+    from inference.runtime import load_keras_export
+    from models.classifier import classifier_of
 
     export = load_keras_export(model_path)
     model = probabilities_and_features(export)
-    weights, bias = single_view(export).get_layer("probs").get_weights()
+    weights, bias = classifier_of(export).get_layer("probs").get_weights()
     split_seed = config["seed"] if config["split_seed"] is None else config["split_seed"]
     (x_train, y_train), (x_val, _) = split_train_val(*train, config["val_fraction"], split_seed)
     chosen = np.random.default_rng(novelty["seed"]).choice(len(x_train), FIT_IMAGES, replace=False)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data.datasets import TITLES
+from data.spec import TITLES
 from runkit.errors import UserError
 
 LAYOUTS = {  # archive, its folder, training files, test file, meta file, label key, class-name key, classes

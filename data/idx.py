@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data.datasets import TITLES
+from data.spec import TITLES
 from runkit.errors import UserError
 
 FILES = {

@@ -12,7 +12,7 @@ energy score and Mahalanobis distance by measurement on pictures that are not ga
 import numpy as np
 from scipy import ndimage
 
-from inference.runtime import single_view
+from models.classifier import classifier_of, mirrored, pooled_features
 from runkit.errors import UserError
 from runkit.frameworks import keras, layers
 
@@ -66,15 +66,12 @@ def generated_outliers(images: np.ndarray, rng: np.random.Generator) -> np.ndarr
 def probabilities_and_features(export: keras.Model) -> keras.Model:
     """pixels -> [probabilities, pooled features] of an export (its classifier, or that averaged with the mirrored
     view: then both outputs are averaged over the two views)."""
-    classifier = single_view(export)
-    both = keras.Model(classifier.inputs[0], [classifier.outputs[0], classifier.get_layer("pool").output])
+    classifier = classifier_of(export)
+    both = keras.Model(classifier.inputs[0], [classifier.outputs[0], pooled_features(classifier)])
     if classifier is export:
         return both
     inputs = keras.Input(export.input_shape[1:], name="pixels")
-    mirrored = inputs
-    for name in ("width_last", "mirror", "channel_back"):  # the export's own mirror (models.classifier)
-        mirrored = export.get_layer(name)(mirrored)
-    views = [both(inputs), both(mirrored)]
+    views = [both(inputs), both(mirrored(export, inputs))]
     return keras.Model(inputs, [layers.Average(name="mean_probabilities")([v[0] for v in views]),
                                 layers.Average(name="mean_features")([v[1] for v in views])])
 

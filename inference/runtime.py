@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data.datasets import FASHION_MNIST, DataSpec, number
+from data.spec import FASHION_MNIST, DataSpec, number
 from runkit.errors import UserError
 from runkit.files import read_json
 from runkit.text import printable
@@ -101,7 +101,7 @@ def scored_runner(path: Path, spec: DataSpec | None = None, novelty: dict | None
     if spec is not None:
         check_fits(spec, model.input.shape[1:], model.output.shape[-1], path)
     if novelty:
-        from inference.novelty import with_score
+        from inference.novelty import with_score  # here: it imports Keras, which the ONNX path does without
 
         model = with_score(model, novelty)
 
@@ -164,9 +164,3 @@ def load_keras_export(path: Path):
         reason = printable(str(e).strip().split("\n")[0])[:160]
         raise UserError(f"{path} could not be loaded ({type(e).__name__}: {reason}): export again with "
                         "`python export_model.py`") from None
-
-
-def single_view(model):
-    """The classifier inside an export that averages the mirrored view's prediction in (one view: one map)."""
-    names = {layer.name for layer in model.layers}
-    return model.get_layer("classifier") if "classifier" in names else model

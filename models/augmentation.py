@@ -9,7 +9,7 @@ pictures of `bench.robustness` without its exact changes (docs/robustness.md).
 
 import numpy as np
 
-from data.datasets import FASHION_MNIST, DataSpec
+from data.spec import FASHION_MNIST, DataSpec
 from runkit.frameworks import keras, layers
 
 # New names go last: the seeds of the others stay what they were.

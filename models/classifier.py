@@ -12,7 +12,7 @@ import importlib
 
 import numpy as np
 
-from data.datasets import FASHION_MNIST, DataSpec
+from data.spec import FASHION_MNIST, DataSpec
 from models.augmentation import build_augmentation
 from runkit.errors import UserError
 from runkit.files import require
@@ -107,7 +107,20 @@ def backbone_of(classifier: keras.Model) -> keras.Model:
 
 
 def classifier_of(model: keras.Model) -> keras.Model:
-    return model.get_layer("classifier")
+    """The classifier inside a training model or a flip-averaging export, or `model` where it is the classifier."""
+    return model.get_layer("classifier") if "classifier" in {layer.name for layer in model.layers} else model
+
+
+def pooled_features(classifier: keras.Model):
+    """The classifier's pooled features, the head's input (a symbolic tensor of the classifier's graph)."""
+    return classifier.get_layer("pool").output
+
+
+def mirrored(export: keras.Model, pixels):
+    """`pixels` mirrored by a flip-averaging export's own mirror layers (`with_flip_averaging`)."""
+    for name in ("width_last", "mirror", "channel_back"):
+        pixels = export.get_layer(name)(pixels)
+    return pixels
 
 
 def base_of(model: keras.Model) -> keras.Model:

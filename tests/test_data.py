@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from config import make_config
 from data import pipeline
-from data.datasets import FASHION_MNIST_CLASSES as CLASS_NAMES
 from data.idx import ENV_VARS, FILES, load_idx_dataset, parse_idx, read_idx
 from data.pipeline import ArrayBatches, ShuffledBatches, make_dataset, split_of_run, split_train_val
+from data.spec import FASHION_MNIST_CLASSES as CLASS_NAMES
 from runkit.errors import UserError
 from tests.helpers import write_idx
 

@@ -13,8 +13,9 @@ import pytest
 from PIL import Image
 
 from config import make_config
-from data.datasets import FASHION_MNIST, load_dataset
+from data.datasets import load_dataset
 from data.folder import TEST_SEED
+from data.spec import FASHION_MNIST
 from inference.runtime import contract_of, load_keras_export
 from models.augmentation import build_augmentation
 from runkit.errors import UserError

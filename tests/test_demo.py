@@ -22,8 +22,8 @@ from PIL import Image
 
 from bench.photos import render_photo
 from config import make_config
-from data.datasets import FASHION_MNIST
 from data.images import load_image
+from data.spec import FASHION_MNIST
 from inference.novelty import probabilities_and_features
 from inference.runtime import load_keras_export, novelty_of, top_classes
 from models.classifier import build_model, classifier_of, with_flip_averaging

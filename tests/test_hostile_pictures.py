@@ -15,9 +15,9 @@ from PIL import Image
 
 import predict
 from config import make_config
-from data.datasets import photos
 from data.folder import load_folder
 from data.images import conversion_of, fitted, load_image, to_fashion_mnist
+from data.spec import photos
 from models.classifier import build_model, classifier_of
 from runkit.errors import UserError
 from tests.helpers import garment, png_header_only

@@ -8,8 +8,8 @@ from PIL import Image
 
 import predict
 from config import make_config
-from data.datasets import FASHION_MNIST_CLASSES as CLASS_NAMES
 from data.images import load_image, to_fashion_mnist
+from data.spec import FASHION_MNIST_CLASSES as CLASS_NAMES
 from models.classifier import build_model, classifier_of
 from runkit.errors import UserError
 from tests.helpers import ROOT, garment, large_photo, png_header_only, run_script, synthetic_split

@@ -17,9 +17,9 @@ import export_model
 import train
 import visualize_results
 from config import make_config, trained_run_config
-from data.datasets import FASHION_MNIST_CLASSES as CLASS_NAMES
 from data.idx import load_idx_dataset
 from data.images import load_image
+from data.spec import FASHION_MNIST_CLASSES as CLASS_NAMES
 from inference.runtime import onnx_runner
 from models.classifier import load_trained_classifier
 from runkit.errors import UserError

@@ -1,8 +1,8 @@
 """The model card written beside the exports (Mitchell et al. 2019): what the model is for, what it was
 trained and evaluated on, how well it does per class, and where it fails; every number from the run's files."""
 
-from data.datasets import TITLES, DataSpec
 from data.pipeline import split_seed
+from data.spec import TITLES, DataSpec
 from runkit.machine import describe_machines
 from runkit.text import markdown
 

@@ -22,11 +22,12 @@ from matplotlib import colormaps
 from PIL import Image
 from werkzeug.exceptions import HTTPException
 
-from data.datasets import TITLES, DataSpec
 from data.images import conversion_of, load_image
+from data.spec import TITLES, DataSpec
 from evaluation.cam import METHOD_NAMES, ActivationMaps, upsampled
 from inference.novelty import with_score
-from inference.runtime import recognised, single_view, top_classes
+from inference.runtime import recognised, top_classes
+from models.classifier import classifier_of
 from runkit.errors import UserError
 from runkit.frameworks import keras
 
@@ -45,7 +46,7 @@ TOP_K = 3
 def create_app(model: keras.Model, spec: DataSpec, novelty: dict | None = None) -> Flask:
     """The demo's Flask app for an exported model (the raw pixels `spec` describes in, probabilities out); with
     `novelty`, the "not recognised" record saved with it, each answer says whether the picture is `known`."""
-    classifier = single_view(model)
+    classifier = classifier_of(model)
     scored = with_score(model, novelty) if novelty else None
     maps = ActivationMaps(classifier, background=spec.background)  # the model cut for its maps once, not per request
     convert = conversion_of(spec)
