@@ -13,7 +13,7 @@ serving.
 import argparse
 from pathlib import Path
 
-from inference.runtime import DEFAULT_FOLDER, check_fits, contract_of, default_model, load_keras_export, novelty_of
+from inference.runtime import DEFAULT_FOLDER, check_fits, default_model, load_keras_export, novelty_of, spec_of_export
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import require
@@ -29,7 +29,7 @@ def main(argv: list[str]) -> None:
     if not 1 <= args.port <= 65535:
         raise UserError(f"--port {args.port}: a port is a number from 1 to 65535")
     path = require(args.model or default_model(), "export_model.py")
-    model, spec = load_keras_export(path), contract_of(path)
+    model, spec = load_keras_export(path), spec_of_export(path)
     check_fits(spec, model.input.shape[1:], model.output.shape[-1], path)
     app = create_app(model, spec, novelty_of(path))
     print(f"serving {path} on http://127.0.0.1:{args.port} (Ctrl-C stops it)", flush=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from config import new_run_config
 from data.datasets import load_dataset
-from data.pipeline import ShuffledBatches, split_of_run
+from data.pipeline import EpochBatches, split_of_run
 from models.classifier import build_model, is_transfer_learning, unfreeze_base
 from models.lr_range import LRRangeTest, suggest_bounds
 from models.training import compile_for_training, progress_verbosity
@@ -30,7 +30,7 @@ def main(argv: list[str]) -> None:
     unfreeze_base(model, cfg.finetune_layers, is_transfer_learning(cfg))  # the phase that takes most of the training
     sweep = LRRangeTest(START_LR, END_LR, STEPS)
     compile_for_training(model, cfg, sweep.schedule)
-    train_ds = ShuffledBatches(x_train, y_train, cfg.batch_size, cfg.seed).dataset  # one seeded order, every epoch
+    train_ds = EpochBatches(x_train, y_train, cfg.batch_size, cfg.seed).dataset  # one seeded order, every epoch
     epochs = math.ceil(STEPS / len(train_ds))  # the sweep stops itself after STEPS batches
     model.fit(train_ds, epochs=epochs, shuffle=False, callbacks=[sweep], verbose=progress_verbosity())
 

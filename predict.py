@@ -24,12 +24,12 @@ import numpy as np
 from data.images import conversion_of, load_image
 from inference.runtime import (
     DEFAULT_FOLDER,
-    contract_of,
     default_model,
     novelty_of,
     recognised,
     runtime_of,
     scored_runner,
+    spec_of_export,
     top_classes,
 )
 from runkit import cli
@@ -48,10 +48,10 @@ def main(argv: list[str]) -> None:
     if args.top_k < 1:
         raise UserError(f"--top_k {args.top_k}: give 1 or more")
 
-    model = require(args.model or default_model(), "export_model.py")
-    spec, novelty = contract_of(model), novelty_of(model)
-    print(f"running on {os.cpu_count()} CPU cores, {runtime_of(model)}", file=sys.stderr, flush=True)
-    run = scored_runner(model, spec, novelty)  # first: the model is checked against its record before any picture
+    model_path = require(args.model or default_model(), "export_model.py")
+    spec, novelty = spec_of_export(model_path), novelty_of(model_path)
+    print(f"running on {os.cpu_count()} CPU cores, {runtime_of(model_path)}", file=sys.stderr, flush=True)
+    run = scored_runner(model_path, spec, novelty)  # first: the model is checked against its record before any picture
     convert, images, results = conversion_of(spec), [], []
     for path in args.images:  # each file its result or its error, in the order given
         try:

@@ -23,7 +23,7 @@ import time
 
 from config import new_run_config
 from data.datasets import check_trained_on, dataset_record, load_dataset
-from data.pipeline import ShuffledBatches, make_dataset, split_of_run
+from data.pipeline import EpochBatches, make_dataset, split_of_run
 from models.classifier import build_model, classifier_of
 from models.distillation import distillation_targets, teacher_configs, teachers_record
 from models.distribute import describe_worker_failure, make_distribution, run_files, worker_failures
@@ -56,7 +56,7 @@ def main(argv: list[str]) -> None:
         if teachers:  # knowledge distillation: the targets become probability vectors
             y_train, y_val = distillation_targets(teachers, x_train, y_train, y_val, cfg.distill_weight,
                                                   cache=files.teacher_probabilities)
-        train_data = ShuffledBatches(x_train, y_train, global_batch, cfg.seed, cfg.frozen_epochs + cfg.finetune_epochs)
+        train_data = EpochBatches(x_train, y_train, global_batch, cfg.seed, cfg.frozen_epochs + cfg.finetune_epochs)
         val_ds = make_dataset(x_val, y_val, global_batch)
         print(f"data: {data.spec.name}, {len(data.spec.class_names)} classes, {len(x_train)} train / {len(x_val)} "
               f"validation images {'x'.join(map(str, data.spec.input_shape))} from {data.source}", flush=True)

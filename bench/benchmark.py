@@ -27,7 +27,7 @@ import numpy as np
 
 from config import new_run_config
 from data.datasets import load_dataset
-from data.pipeline import ShuffledBatches, split_of_run
+from data.pipeline import EpochBatches, split_of_run
 from inference.portable import latencies_ms
 from models.classifier import build_model, classifier_of, classifier_parts, is_transfer_learning, unfreeze_base
 from models.training import compile_for_training
@@ -68,7 +68,7 @@ def training_throughput(cfg, feed: str, steps: int, repeats: int, warmup: int) -
     model = build_model(cfg, data.spec)
     unfreeze_base(model, 0, is_transfer_learning(cfg))
     if feed == "pipeline":
-        dataset = ShuffledBatches(x_train, y_train, cfg.batch_size, cfg.seed).dataset.repeat()
+        dataset = EpochBatches(x_train, y_train, cfg.batch_size, cfg.seed).dataset.repeat()
     else:  # the same base and head fed with one batch already upsampled to the base's input
         to_base_input, base, head = classifier_parts(classifier_of(model))
         batch = to_base_input.predict(x_train[:cfg.batch_size], verbose=0)

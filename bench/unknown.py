@@ -25,7 +25,7 @@ from bench.photos import render_photo
 from data.idx import load_idx_dataset
 from data.images import load_image
 from data.pipeline import split_train_val
-from inference.runtime import contract_of, novelty_of, scored_runner
+from inference.runtime import novelty_of, scored_runner, spec_of_export
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import read_json, require, write_json
@@ -98,7 +98,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--out", type=Path, help="write the result as JSON here")
     args = parser.parse_args(argv)
     model = require(args.model, "export_model.py")
-    spec, novelty = contract_of(model), novelty_of(model)
+    spec, novelty = spec_of_export(model), novelty_of(model)
     if spec.name != "fashion_mnist":
         raise UserError(f"{model} was trained on {spec.name}; bench.unknown's pictures are non-garments for a "
                         "Fashion-MNIST model")

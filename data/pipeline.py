@@ -41,7 +41,7 @@ def make_dataset(images, labels, batch_size: int):
     `batch_size` is the global batch: under a tf.distribute strategy it is split over the replicas.
     A tf.data pipeline where TensorFlow is installed, else the same batches from `ArrayBatches`.
     """
-    return ShuffledBatches(images, labels, batch_size, seed=None).dataset
+    return EpochBatches(images, labels, batch_size, seed=None).dataset
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
@@ -50,8 +50,8 @@ def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(n).astype("int32")
 
 
-class ShuffledBatches:
-    """Training batches in a new order each epoch, `epoch_order(seed, epoch)`: `use_epoch(e)` selects it before the
+class EpochBatches:
+    """Training batches in each epoch's order, `epoch_order(seed, epoch)`: `use_epoch(e)` selects it before the
     epoch's iterator is opened (models.training does it at each epoch's start). With seed None, the given order.
 
     `.dataset` is what `fit` takes: a tf.data pipeline that reads the epoch from a variable where TensorFlow is
@@ -91,7 +91,7 @@ class ShuffledBatches:
 
 
 class ArrayBatches(keras.utils.PyDataset):
-    """In-memory batches for backends without tf.data, in the order `ShuffledBatches` selects."""
+    """In-memory batches for backends without tf.data, in the order `EpochBatches` selects."""
 
     def __init__(self, images, labels, batch_size: int, orders):
         super().__init__()

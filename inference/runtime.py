@@ -16,7 +16,7 @@ DEFAULT_FOLDER = Path("exports")
 DEFAULT_MODEL = "fashion_mnist_model.h5"  # the Keras export's name before exports.json named it
 
 
-def read_contract(folder: Path) -> dict | None:
+def read_exports_record(folder: Path) -> dict | None:
     """`folder`'s exports.json as written by export_model.py, or None where there is none (exports from before it)."""
     contract = folder / "exports.json"
     if not contract.exists():
@@ -31,20 +31,20 @@ def read_contract(folder: Path) -> dict | None:
 
 def default_model(folder: Path = DEFAULT_FOLDER) -> Path:
     """The Keras export export_model.py last wrote into `folder` (exports.json names it)."""
-    return folder / (read_contract(folder) or {}).get("model", DEFAULT_MODEL)
+    return folder / (read_exports_record(folder) or {}).get("model", DEFAULT_MODEL)
 
 
-def contract_of(path: Path) -> DataSpec:
+def spec_of_export(path: Path) -> DataSpec:
     """What an export takes and answers: its data set's spec, from the exports.json beside it, every field checked
     (exports from before data sets were a choice have none there: Fashion-MNIST's)."""
-    record = (read_contract(path.parent) or {}).get("dataset")
+    record = (read_exports_record(path.parent) or {}).get("dataset")
     return FASHION_MNIST if record is None else DataSpec.from_record(record, path.parent / "exports.json")
 
 
 def novelty_of(path: Path) -> dict | None:
     """The "not recognised" score's weights and threshold saved with an export (inference/novelty.py), checked, or
     None for an export from before it was fitted."""
-    record = (read_contract(path.parent) or {}).get("novelty")
+    record = (read_exports_record(path.parent) or {}).get("novelty")
     if record is None:
         return None
     weights = record.get("weights") if isinstance(record, dict) else None

@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from config import NON_TRAINING_FIELDS
-from data.pipeline import ShuffledBatches
+from data.pipeline import EpochBatches
 from models.classifier import freeze_base, is_transfer_learning, unfreeze_base
 from models.clr import CyclicalLR, LogLearningRate
 from runkit.errors import UserError
@@ -258,7 +258,7 @@ class StartEpoch(keras.callbacks.Callback):
 
     DRAWS_PER_EPOCH = 2**20  # more than any layer draws in an epoch; 4096 epochs fit a uint32 counter
 
-    def __init__(self, data: ShuffledBatches, first: int):
+    def __init__(self, data: EpochBatches, first: int):
         super().__init__()
         self.data, self.first = data, first
 
@@ -274,7 +274,7 @@ def seed_generator_states(model) -> list:
     return [v for v in model.variables if v.name == "seed_generator_state"]
 
 
-def train_two_phases(model, cfg, train_data: ShuffledBatches, val_ds, files: RunFiles, history: dict,
+def train_two_phases(model, cfg, train_data: EpochBatches, val_ds, files: RunFiles, history: dict,
                      lr_scale: float = 1.0) -> dict:
     """Train the head on a frozen base, then fine-tune; continue from the last epoch `history` records.
 
@@ -327,7 +327,7 @@ def start_phase(model, cfg, phase: str, epochs: int, steps_per_epoch: int, lr_sc
     return clr
 
 
-def phase_callbacks(cfg, phase: str, clr: CyclicalLR, train_data: ShuffledBatches, first: int, files: RunFiles,
+def phase_callbacks(cfg, phase: str, clr: CyclicalLR, train_data: EpochBatches, first: int, files: RunFiles,
                     history: dict) -> list:
     """In order: the epoch's data and draws, the divergence guard, the LR into the logs, then what is written
     after each epoch: the resume state and the best weights before the epoch is recorded, so that a recorded

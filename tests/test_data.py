@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from config import make_config
 from data import pipeline
 from data.idx import ENV_VARS, FILES, load_idx_dataset, parse_idx, read_idx
-from data.pipeline import ArrayBatches, ShuffledBatches, make_dataset, split_of_run, split_train_val
+from data.pipeline import ArrayBatches, EpochBatches, make_dataset, split_of_run, split_train_val
 from data.spec import FASHION_MNIST_CLASSES as CLASS_NAMES
 from runkit.errors import UserError
 from tests.helpers import write_idx
@@ -115,7 +115,7 @@ def test_each_epochs_order_is_a_function_of_seed_and_epoch_alone(idx_dir, monkey
     if backend_without_tf_data:
         monkeypatch.setattr(pipeline, "tf", None)
     ((x, y), _), _ = load_idx_dataset("fashion_mnist", str(idx_dir))
-    run = ShuffledBatches(x, y, batch_size=64, seed=1, epochs=3)
+    run = EpochBatches(x, y, batch_size=64, seed=1, epochs=3)
     orders = []
     for epoch in range(3):
         run.use_epoch(epoch)
@@ -124,10 +124,10 @@ def test_each_epochs_order_is_a_function_of_seed_and_epoch_alone(idx_dir, monkey
     for order in orders:
         np.testing.assert_array_equal(np.sort(order), np.sort(y))  # each image once per epoch
     assert not np.array_equal(orders[0], orders[1]) and not np.array_equal(orders[1], orders[2])
-    resumed = ShuffledBatches(x, y, batch_size=64, seed=1, epochs=3)
+    resumed = EpochBatches(x, y, batch_size=64, seed=1, epochs=3)
     resumed.use_epoch(2)
     np.testing.assert_array_equal(labels_of_epoch(resumed.dataset), orders[2])
-    other_seed = ShuffledBatches(x, y, batch_size=64, seed=2, epochs=3)
+    other_seed = EpochBatches(x, y, batch_size=64, seed=2, epochs=3)
     assert not np.array_equal(labels_of_epoch(other_seed.dataset), orders[0])
     with pytest.raises(ValueError, match="epoch 3 outside the 3 epochs"):
         run.use_epoch(3)
@@ -135,9 +135,9 @@ def test_each_epochs_order_is_a_function_of_seed_and_epoch_alone(idx_dir, monkey
 
 def test_both_pipelines_give_the_same_batches(idx_dir, monkeypatch):
     ((x, y), _), _ = load_idx_dataset("fashion_mnist", str(idx_dir))
-    with_tf = ShuffledBatches(x, y, batch_size=32, seed=3, epochs=2)
+    with_tf = EpochBatches(x, y, batch_size=32, seed=3, epochs=2)
     monkeypatch.setattr(pipeline, "tf", None)
-    without = ShuffledBatches(x, y, batch_size=32, seed=3, epochs=2)
+    without = EpochBatches(x, y, batch_size=32, seed=3, epochs=2)
     assert isinstance(without.dataset, ArrayBatches) and len(without.dataset) == 7  # 200 images: 6 of 32, 1 of 8
     for epoch in (1, 0):
         with_tf.use_epoch(epoch)

@@ -16,7 +16,7 @@ from config import make_config
 from data.datasets import load_dataset
 from data.folder import TEST_SEED
 from data.spec import FASHION_MNIST
-from inference.runtime import contract_of, load_keras_export
+from inference.runtime import load_keras_export, spec_of_export
 from models.augmentation import build_augmentation
 from runkit.errors import UserError
 from runkit.files import append_result
@@ -223,7 +223,7 @@ def test_a_whole_run_on_a_folder_from_train_to_predict(tmp_path):
 
     # The demo serves it too: its page names the data set's size, its answer the classes and the colour image seen.
     client = create_app(load_keras_export(exports / "folder_model.h5"),
-                        contract_of(exports / "folder_model.h5")).test_client()
+                        spec_of_export(exports / "folder_model.h5")).test_client()
     assert "what the model saw (40x40)" in client.get("/").get_data(as_text=True)
     with open(root / HOSTILE[1] / "0001.jpg", "rb") as f:
         answer = client.post("/api/predict", data={"image": (f, "dog.jpg")}).get_json()

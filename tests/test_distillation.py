@@ -21,7 +21,7 @@ from runkit.files import RunFiles, write_json
 from tests.helpers import accuracy_of_saved_predictions, as_argv
 from visualizations import model_card
 
-train_make_dataset, train_batches = train.make_dataset, train.ShuffledBatches  # the real ones, which the test wraps
+train_make_dataset, train_batches = train.make_dataset, train.EpochBatches  # the real ones, which the test wraps
 
 
 def test_a_target_is_the_weighted_mean_of_the_teachers_and_the_label():
@@ -78,7 +78,7 @@ def test_the_student_learns_from_its_teachers_and_records_their_cost(trained_run
                "seed": "3", "split_seed": "42", "finetune_epochs": "1", "teachers": f"{teacher},{teacher}",
                "distill_weight": "0.4"}
     fed = []
-    monkeypatch.setattr(train, "ShuffledBatches", lambda x, y, *a: fed.append(y) or train_batches(x, y, *a))
+    monkeypatch.setattr(train, "EpochBatches", lambda x, y, *a: fed.append(y) or train_batches(x, y, *a))
     monkeypatch.setattr(train, "make_dataset", lambda x, y, *a: fed.append(y) or train_make_dataset(x, y, *a))
     train.main(as_argv(student))
 

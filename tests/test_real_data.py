@@ -5,7 +5,7 @@ import pytest
 
 from config import make_config
 from data.idx import load_idx_dataset
-from data.pipeline import ShuffledBatches, make_dataset, split_train_val
+from data.pipeline import EpochBatches, make_dataset, split_train_val
 from inference.novelty import fit, with_score
 from inference.runtime import recognised
 from models.classifier import build_model, classifier_of, freeze_base, with_flip_averaging
@@ -40,7 +40,7 @@ def head_trained(real_data):
     freeze_base(model)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.optimizer.learning_rate = 3e-3
-    model.fit(ShuffledBatches(x_train, y_train, 64, seed=0).dataset, epochs=2, verbose=0, shuffle=False)
+    model.fit(EpochBatches(x_train, y_train, 64, seed=0).dataset, epochs=2, verbose=0, shuffle=False)
     return model, (x_train, y_train), (x_val, y_val)
 
 
