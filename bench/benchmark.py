@@ -18,7 +18,6 @@ Each measurement runs in a fresh process, so peak memory is its own and no run w
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,10 +31,10 @@ from inference.portable import latencies_ms
 from models.classifier import build_model, classifier_of, classifier_parts, is_transfer_learning, unfreeze_base
 from models.training import compile_for_training
 from runkit import cli
-from runkit.errors import UserError
 from runkit.files import write_json
 from runkit.frameworks import keras, tf
 from runkit.machine import describe_machine, machine_info
+from runkit.processes import json_from_child
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -121,11 +120,7 @@ def in_fresh_process(measure: str, args, overrides: list[str]) -> dict:
     """Run one measurement in a new Python process and return its JSON result."""
     command = [sys.executable, "-m", "bench.benchmark", "--measure", measure, "--steps", str(args.steps), "--repeats",
                str(args.repeats), "--warmup", str(args.warmup), "--export", str(args.export), *overrides]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    if result.returncode != 0:
-        said = result.stderr.strip().splitlines() or [f"exit {result.returncode}, nothing on stderr"]
-        raise UserError(f"benchmark step {measure} {' '.join(overrides)} failed: {said[-1]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json_from_child(command, f"benchmark step {measure} {' '.join(overrides)}", cwd=ROOT)
 
 
 def print_table(results: dict) -> None:

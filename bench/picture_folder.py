@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench.photos import render_photo
 from data.idx import load_idx_dataset
 from data.spec import FASHION_MNIST_CLASSES
+from evaluation.photos import render_photo
 from runkit import cli
 from runkit.errors import UserError
 

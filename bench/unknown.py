@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from bench.non_garments import non_garments, split
-from bench.photos import render_photo
 from data.idx import load_idx_dataset
 from data.images import load_image
 from data.pipeline import split_train_val
+from evaluation.non_garments import non_garments, split
+from evaluation.photos import render_photo
 from inference.runtime import novelty_of, scored_runner, spec_of_export
 from runkit import cli
 from runkit.errors import UserError

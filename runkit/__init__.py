@@ -1,7 +1,8 @@
 """What every script shares, below the packages and importing none of them: how a script runs and ends
 (`cli`: one line for an error the user can fix, `errors`), a run's files written atomically (`files`), its
 history read without Keras (`history`), Keras imported with TensorFlow's start-up lines silenced
-(`frameworks`), and the machine a number was measured on (`machine`)."""
+(`frameworks`), the machine a number was measured on (`machine`), a measurement in a fresh process
+(`processes`), and names from users' data shown as text (`text`)."""
 
 import os
 

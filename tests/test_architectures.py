@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import config
-from bench import compare_architectures
 from evaluation.cam import activation_maps
 from inference.export import export_checked
 from models.classifier import (
@@ -23,7 +22,7 @@ from models.classifier import (
 )
 from models.training import compile_for_training
 from runkit.errors import UserError
-from tests.helpers import ROOT, as_argv, run_script, tiny_run
+from tests.helpers import ROOT, as_argv, assert_one_line_error, run_script, tiny_run
 
 SMALL = {  # each architecture, small enough to train a step in a second
     "mobilenet_v2": {"architecture": "mobilenet_v2", "image_size": 32, "weights": None},
@@ -145,6 +144,7 @@ def test_comparison_runs_a_preset_end_to_end_and_tabulates(tmp_path):
     assert (ROOT / overrides["results_file"]).read_text().count("architecture=cnn") == 1  # evaluate.py appended it
 
 
+@pytest.mark.slow
 def test_comparison_refuses_unknown_presets():
-    with pytest.raises(UserError, match="choose from full, quick, robust, cnn, vit"):
-        compare_architectures.main(["--presets", "cnn,resnet"])
+    assert_one_line_error(run_script("bench.compare_architectures", ["--presets", "cnn,resnet"], check=False),
+                          "choose from full, quick, robust, cnn, vit")

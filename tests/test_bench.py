@@ -1,15 +1,14 @@
 """The benchmark script stays runnable: a tiny setting, checked for the four figures (not for timings)."""
 
-import argparse
 import json
-import subprocess
+import sys
 
 import pytest
 
-from bench import benchmark
 from config import make_config
 from models.classifier import build_model, classifier_of
 from runkit.errors import UserError
+from runkit.processes import json_from_child
 from tests.helpers import as_argv, run_script, write_synthetic_fashion_mnist
 
 
@@ -45,17 +44,21 @@ def test_benchmark_writes_all_four_figures(tmp_path):
     assert results["machine"]["cpu_count"] >= 1
 
 
+@pytest.mark.slow
 def test_benchmark_says_what_is_missing(tmp_path):
     argv = ["--sizes", "--export", str(tmp_path / "no.h5"), "--run_dir", str(tmp_path),
             "--out", str(tmp_path / "r.json")]
-    benchmark.main(argv)
+    run_script("bench.benchmark", argv)
     results = json.loads((tmp_path / "r.json").read_text())
     assert "run export_model.py first" in results["inference"]["skipped"]
     assert "run train.py and evaluate.py first" in results["accuracy_per_minute"]["skipped"]
 
 
-def test_a_measurement_that_dies_silently_is_one_line(monkeypatch):
-    monkeypatch.setattr(benchmark.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, -9, "", ""))
-    args = argparse.Namespace(steps=1, repeats=1, warmup=1, export="model.h5")
-    with pytest.raises(UserError, match=r"benchmark step pipeline --image_size 32 failed: exit -9, nothing on stderr"):
-        benchmark.in_fresh_process("pipeline", args, ["--image_size", "32"])
+def test_a_measurement_that_dies_silently_is_one_line():
+    killed = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]  # as the OOM killer
+    with pytest.raises(UserError, match=r"^benchmark step pipeline failed: exit -9, nothing on stderr$"):
+        json_from_child(killed, "benchmark step pipeline")
+    said = [sys.executable, "-c", "import sys; print('partial'); sys.exit('out of memory')"]
+    with pytest.raises(UserError, match=r"^a step failed: out of memory$"):
+        json_from_child(said, "a step")
+    assert json_from_child([sys.executable, "-c", "print('log'); print('{\"x\": 1}')"], "a step") == {"x": 1}

@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.photos import render_photo
 from config import make_config
 from data.images import load_image
 from data.spec import FASHION_MNIST
+from evaluation.photos import render_photo
 from inference.novelty import probabilities_and_features
 from inference.runtime import load_keras_export, novelty_of, top_classes
 from models.classifier import build_model, classifier_of, with_flip_averaging

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from bench.ensemble import ensemble
+from evaluation.ensemble import ensemble
 from tests.helpers import assert_one_line_error, run_script
 
 LABELS = np.array([0, 1, 2, 3])

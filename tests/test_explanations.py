@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.cam_shift import follow
 from config import PRESETS, make_config
 from evaluation.cam import map_method, map_side, occlusion_map, split_at_map
+from evaluation.cam_shift import follow
 from models.classifier import backbone_of, build_classifier, classifier_parts
 from tests.helpers import SHARED_WEIGHTS, SILHOUETTES, garment
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from bench.tta import VIEW_SETS, view, view_set_accuracies
+from evaluation.tta import VIEW_SETS, view, view_set_accuracies
 
 
 def one_pixel(row: int, col: int, count: int = 1) -> np.ndarray:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.non_garments import non_garments, split
 from config import make_config
 from data.images import load_image
+from evaluation.non_garments import non_garments, split
 from inference.novelty import generated_outliers, probabilities_and_features, with_score
 from inference.runtime import recognised
 from models.classifier import build_model, classifier_of, with_flip_averaging
