@@ -6,15 +6,12 @@ The resolved config is saved with the run, so later scripts and readers know wha
 """
 
 import dataclasses
-import difflib
 import math
 import os
-import typing
 from dataclasses import dataclass
 
 from data.spec import DATASETS, MAX_SIDE
 from runkit.errors import UserError
-from runkit.files import RunFiles, read_json
 
 
 @dataclass
@@ -89,19 +86,26 @@ class Config:
     results_file: str = "runs/results.csv"  # evaluate.py appends one row per run (the project's own: results/runs.csv)
 
 
-# Presets are named sets of overrides, each saying only what it changes; the defaults above are the
-# "full" preset, meant for a GPU (README gives each preset's accuracy and time).
-# For a laptop CPU: a smaller image, the top 100 of MobileNetV2's 154 layers fine-tuned, half the epochs and
-# still one LR triangle over fine-tuning.
+# Presets are named sets of overrides, each saying only what it changes. Each says, as big_vision's configs do,
+# its command, what it costs and where its runs are (README's table gives their accuracy).
+#
+# full: the defaults above, meant for a GPU. `./run.sh`; about 5 min of an H100/H200 shared by 4-5 runs, hours on
+#   2 CPU cores; results/full_seed{42,1,2}/.
+# quick: for a laptop CPU: a smaller image, the top 100 of MobileNetV2's 154 layers fine-tuned, half the epochs
+#   and still one LR triangle over fine-tuning. `./run.sh --preset quick`; about 20 min on 2 CPU cores;
+#   results/quick_s14_new{42,1,2}/.
 QUICK = {"image_size": 64, "finetune_layers": 100, "frozen_epochs": 1, "finetune_epochs": 11, "clr_step_epochs": 5.5}
 PRESETS = {
     "full": {},
     "quick": QUICK,
     # The quick budget trained for corrupted pictures (docs/robustness.md): half the training images tilted,
     # zoomed, shifted, their light changed, blurred and noised; more robust, less accurate on clean images.
+    # `./run.sh --preset robust`; the quick preset's time and more on 2 CPU cores; results/robustness/.
     "robust": {**QUICK, "rotation": 0.07, "zoom": 0.15, "translation": 0.1, "contrast": 0.5, "brightness": 0.3,
                "blur": 0.5, "noise": 50.0, "augment_share": 0.5},
     # Trained from scratch at the native size: no frozen phase, all epochs are phase 2.
+    # `python -m bench.compare_architectures --presets cnn,vit`; 13 and 19 min on 2 CPU cores;
+    # results/architectures.json.
     "cnn": {"architecture": "cnn", "image_size": 28, "frozen_epochs": 0, "finetune_epochs": 12,
             "clr_min": 1e-4, "clr_max": 3e-3, "clr_step_epochs": 6.0},
     "vit": {"architecture": "vit", "image_size": 28, "frozen_epochs": 0, "finetune_epochs": 10, "dropout": 0.1,
@@ -202,70 +206,6 @@ def validate(cfg: Config) -> Config:
     return cfg
 
 
-def parse_overrides(argv: list[str]) -> dict:
-    """Turn `--name value` / `--name=value` pairs into typed field values (`--preset NAME` expands).
-
-    `--fresh` (train.py's: replace the run in artifacts_dir) takes no value and is no field: every script takes
-    the same command line, and the others pass it by.
-    """
-    pairs, i = [], 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg == "--fresh":
-            i += 1
-            continue
-        if not arg.startswith("--"):
-            raise UserError(f"unexpected argument {arg!r}: overrides look like --name value")
-        if "=" in arg:
-            name, value = arg[2:].split("=", 1)
-            i += 1
-        elif i + 1 < len(argv):
-            name, value = arg[2:], argv[i + 1]
-            i += 2
-        else:
-            raise UserError(f"{arg} needs a value")
-        pairs.append((name, value))
-
-    fields = {f.name: f for f in dataclasses.fields(Config)}
-    overrides = {}
-    for name, value in pairs:
-        if name == "preset":
-            if value not in PRESETS:
-                raise UserError(f"unknown preset {value!r}; choose one of {', '.join(PRESETS)}")
-            overrides.update(PRESETS[value])
-        elif name in fields:
-            overrides[name] = _coerce(name, value, fields[name].type)
-        else:
-            close = difflib.get_close_matches(name, list(fields) + ["preset"], n=1)
-            hint = f"; did you mean --{close[0]}?" if close else "; see config.py for the fields"
-            raise UserError(f"unknown option --{name}{hint}")
-    return overrides
-
-
-def _coerce(name: str, text: str, kind) -> object:
-    """Convert a command-line string to the field's type, or say which type was expected."""
-    optional = type(None) in typing.get_args(kind)
-    if optional and text.lower() in ("none", "null", ""):
-        return None
-    if optional:
-        kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
-    try:
-        if kind is bool:
-            if text.lower() in ("1", "true", "yes", "on"):
-                return True
-            if text.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError
-        if kind is int:
-            return int(text)
-        if kind is float:
-            return float(text)
-        return text
-    except ValueError:
-        expected = getattr(kind, "__name__", str(kind))
-        raise UserError(f"config: --{name} expects {expected}, got {text!r}") from None
-
-
 def make_config(overrides: dict | None = None, base: dict | None = None) -> Config:
     """Defaults, then `base` (e.g. a saved run's config), then `overrides`; validated."""
     values = with_home_expanded({**(base or {}), **(overrides or {})})
@@ -278,41 +218,3 @@ def with_home_expanded(values: dict) -> dict:
     shell expands no quoted `~`, and Python's file functions none)."""
     return {name: ",".join(os.path.expanduser(part) for part in value.split(","))
             if name in PATH_FIELDS and value is not None else value for name, value in values.items()}
-
-
-def new_run_config(argv: list[str]) -> Config:
-    """Defaults of config.py with a preset and overrides from the command line (for train.py)."""
-    return make_config(parse_overrides(argv))
-
-
-def trained_run_config(argv: list[str]) -> Config:
-    """The config a run was trained with, plus command-line overrides (for the later scripts).
-
-    Overrides of training settings are refused unless they repeat the run's own values (as run.sh passes them):
-    the network's shape (the weights would not fit), the images it trained on and held out (validation would
-    overlap training), and every other field that shaped the training, which would be recorded as if it had.
-    """
-    overrides = with_home_expanded(parse_overrides(argv))  # as the run's saved config holds them
-    files = RunFiles(overrides.get("artifacts_dir", Config.artifacts_dir))
-    saved = read_json(files.config, "train.py")
-
-    def changed(fields):
-        return [f"{f} (trained {saved.get(f)}, asked {overrides[f]})"
-                for f in fields if f in overrides and overrides[f] != saved.get(f)]
-
-    if changed(ARCHITECTURE_FIELDS):
-        raise UserError(f"the trained weights in {files.root} do not fit: {', '.join(changed(ARCHITECTURE_FIELDS))}; "
-                        "retrain with `python train.py` and these values, or drop the overrides")
-    if changed(SPLIT_FIELDS):
-        raise UserError(f"{files.root} was trained on other images: {', '.join(changed(SPLIT_FIELDS))} would hold "
-                        "out images it trained on; drop the overrides, or train a run with them")
-    if changed(training := [f for f in overrides if f not in NON_TRAINING_FIELDS]):
-        raise UserError(f"{files.root} was trained with other settings: {', '.join(changed(training))}; the scripts "
-                        "after train.py use the run's own: drop the overrides, or train a run with them")
-    return make_config(overrides, base=saved)
-
-
-def saved_run_config(folder) -> Config:
-    """The config a run in `folder` was trained with (a teacher's, for a distilled student), its artifacts_dir
-    that folder (the saved one may be relative to where it trained)."""
-    return make_config({"artifacts_dir": str(folder)}, base=read_json(RunFiles(folder).config, "train.py"))

@@ -11,13 +11,14 @@ import time
 
 import numpy as np
 
-from config import Config, trained_run_config
+from config import Config
 from data.datasets import dataset_record, load_run_dataset
 from data.pipeline import make_dataset, split_of_run
 from evaluation.metrics import calibration_report, evaluate_classifier
 from inference import novelty
 from inference.runtime import recognised
 from models.classifier import load_trained_classifier, with_flip_averaging
+from models.runs import trained_run_config
 from runkit import cli
 from runkit.files import RunFiles, append_result, atomic_path, check_results_table, read_json, write_json
 from runkit.history import best_val_accuracy, training_minutes

@@ -12,12 +12,12 @@ how a picture is converted. MODEL_CARD.md says what the model is for and how wel
 import dataclasses
 from pathlib import Path
 
-from config import trained_run_config
 from data.datasets import dataset_record, load_run_dataset
 from inference.export import check_exports_folder, export_checked
 from inference.novelty import with_score
 from inference.portable import export_all
 from models.classifier import architecture_module, load_trained_classifier
+from models.runs import trained_run_config
 from runkit import cli
 from runkit.files import RunFiles, atomic_path, read_json, write_json
 from runkit.machine import machine_info, optional_tensorflow

@@ -8,11 +8,11 @@ import dataclasses
 import math
 from pathlib import Path
 
-from config import new_run_config
 from data.datasets import load_dataset
 from data.pipeline import EpochBatches, split_of_run
 from models.classifier import build_model, is_transfer_learning, unfreeze_base
 from models.lr_range import LRRangeTest, suggest_bounds
+from models.runs import new_run_config
 from models.training import compile_for_training, progress_verbosity
 from runkit import cli
 from runkit.files import write_json

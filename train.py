@@ -21,12 +21,12 @@ import shutil
 import sys
 import time
 
-from config import new_run_config
 from data.datasets import check_trained_on, dataset_record, load_dataset
 from data.pipeline import EpochBatches, make_dataset, split_of_run
 from models.classifier import build_model, classifier_of
 from models.distillation import distillation_targets, teacher_configs, teachers_record
 from models.distribute import describe_worker_failure, make_distribution, run_files, worker_failures
+from models.runs import new_run_config
 from models.training import start_or_resume, train_two_phases, training_precision, use_compilation_cache
 from runkit import cli
 from runkit.errors import UserError

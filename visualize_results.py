@@ -5,10 +5,10 @@ from pathlib import Path
 
 import numpy as np
 
-from config import trained_run_config
 from data.datasets import load_run_dataset
 from evaluation.cam import METHOD_NAMES, activation_maps, map_method, upsampled
 from models.classifier import load_trained_classifier
+from models.runs import trained_run_config
 from runkit import cli
 from runkit.files import RunFiles, read_json, require
 from visualizations import plots

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from config import new_run_config
 from data.datasets import load_dataset
 from data.pipeline import EpochBatches, split_of_run
 from inference.portable import latencies_ms
 from models.classifier import build_model, classifier_of, classifier_parts, is_transfer_learning, unfreeze_base
+from models.runs import new_run_config
 from models.training import compile_for_training
 from runkit import cli
 from runkit.files import write_json

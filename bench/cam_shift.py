@@ -15,11 +15,11 @@ garment the model no longer recognises).
 import argparse
 import dataclasses
 
-from config import trained_run_config
 from data.idx import load_idx_dataset
 from evaluation.cam import map_method
 from evaluation.cam_shift import SHIFT, follow, room_to_move, shifted
 from models.classifier import load_trained_classifier
+from models.runs import trained_run_config
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import RunFiles, write_json

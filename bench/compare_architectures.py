@@ -17,8 +17,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from config import PRESETS, make_config, parse_overrides
+from config import PRESETS, make_config
 from models.classifier import is_pretrained
+from models.runs import command_line_overrides
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import write_json
@@ -95,7 +96,7 @@ def main(argv: list[str]) -> None:
     unknown = [p for p in presets if p not in PRESETS]
     if unknown or not presets:
         raise UserError(f"--presets {options.presets!r}: choose from {', '.join(PRESETS)}, comma-separated")
-    if any(name in parse_overrides(overrides) for name in ("artifacts_dir", "visualizations_dir", "exports_dir")):
+    if {"artifacts_dir", "visualizations_dir", "exports_dir"} & set(command_line_overrides(overrides)):
         raise UserError("the run folders come from --out_dir; drop --artifacts_dir/--visualizations_dir/--exports_dir")
 
     out_dir = Path(options.out_dir)

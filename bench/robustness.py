@@ -30,9 +30,9 @@ from visualizations.model_card import with_robustness
 
 def validation_images(run: Path, data_dir: str | None) -> tuple[np.ndarray, np.ndarray, str]:
     """The validation images and labels a trained run held out, for choosing between runs (the test set reports)."""
-    from config import saved_run_config
     from data.datasets import load_run_dataset
     from data.pipeline import split_of_run  # imports TensorFlow: only this path needs it
+    from models.runs import saved_run_config
 
     cfg = saved_run_config(run)
     data = load_run_dataset(dataclasses.replace(cfg, data_dir=data_dir or cfg.data_dir), RunFiles(run))

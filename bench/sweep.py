@@ -24,7 +24,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from config import make_config, parse_overrides
+from config import make_config
+from models.runs import command_line_overrides
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import RunFiles, make_folder, read_json, write_json
@@ -181,7 +182,7 @@ def main(argv: list[str]) -> None:
         raise UserError(f"--parallel {args.parallel}: must be at least 1")
     runs = [Run(overrides, run_folder(args.out, overrides)) for overrides in parse_grid(args.grid)]
     for run in runs:  # every run's config is checked before any starts
-        make_config(parse_overrides([*shared, *(f"--{k}={v}" for k, v in run.overrides.items())]))
+        make_config(command_line_overrides([*shared, *(f"--{k}={v}" for k, v in run.overrides.items())]))
 
     deadline = None if args.budget_minutes is None else time.monotonic() + 60 * args.budget_minutes
     for run in runs:

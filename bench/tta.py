@@ -11,11 +11,11 @@ worth its cost (one forward pass per view), the test set reports. The presets av
 import argparse
 import dataclasses
 
-from config import trained_run_config
 from data.idx import load_idx_dataset
 from data.pipeline import split_of_run
 from evaluation.tta import VIEW_SETS, view_set_accuracies
 from models.classifier import load_trained_classifier
+from models.runs import trained_run_config
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import RunFiles, write_json

@@ -1,4 +1,5 @@
-"""The models and their training: the classifier every architecture shares (`classifier`) around its backbone
+"""The models and their training: a run's config, new from the command line or read back from a trained run's
+folder (`runs`), the classifier every architecture shares (`classifier`) around its backbone
 (`mobilenet_v2`, `cnn`, `vit`), the training-only augmentation (`augmentation`), the cyclical LR (`clr`),
 two-phase training that resumes exactly (`training`), knowledge distillation, distribution over devices
 (`distribute`) and the LR range test (`lr_range`). What uses a trained model lives in `evaluation/` and

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from config import saved_run_config
 from data.datasets import run_spec
 from data.pipeline import split_seed
 from models.classifier import load_trained_classifier
+from models.runs import saved_run_config
 from runkit.errors import UserError
 from runkit.files import RunFiles, atomic_path, read_json, require
 from runkit.history import training_minutes

@@ -2,7 +2,9 @@ import dataclasses
 
 import pytest
 
-from config import PRESETS, Config, make_config, parse_overrides, trained_run_config
+from config import PRESETS, Config, make_config
+from models.runs import command_line_overrides as parse_overrides
+from models.runs import trained_run_config
 from runkit.errors import UserError
 from runkit.files import RunFiles, write_json
 

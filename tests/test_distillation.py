@@ -10,12 +10,13 @@ import pytest
 
 import evaluate
 import train
-from config import make_config, trained_run_config
+from config import make_config
 from data.idx import load_idx_dataset
 from data.pipeline import split_of_run
 from models import distillation
 from models.classifier import load_trained_classifier
 from models.distillation import cached_teacher_probabilities, soft_targets, teacher_configs
+from models.runs import trained_run_config
 from runkit.errors import UserError
 from runkit.files import RunFiles, write_json
 from tests.helpers import accuracy_of_saved_predictions, as_argv

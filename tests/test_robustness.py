@@ -5,11 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from config import make_config, saved_run_config
+from config import make_config
 from data.datasets import load_dataset
 from data.pipeline import split_of_run
 from evaluation.corruptions import CORRUPTIONS, corrupted, suite_accuracies
 from models.classifier import build_model, classifier_of
+from models.runs import saved_run_config
 from tests.helpers import run_script, synthetic_split, write_synthetic_fashion_mnist
 from visualizations.model_card import ROBUSTNESS, with_robustness
 

@@ -16,12 +16,13 @@ import evaluate
 import export_model
 import train
 import visualize_results
-from config import make_config, trained_run_config
+from config import make_config
 from data.idx import load_idx_dataset
 from data.images import load_image
 from data.spec import FASHION_MNIST_CLASSES as CLASS_NAMES
 from inference.runtime import onnx_runner
 from models.classifier import load_trained_classifier
+from models.runs import trained_run_config
 from runkit.errors import UserError
 from runkit.files import RunFiles, write_json
 from tests.helpers import ROOT, accuracy_of_saved_predictions, assert_one_line_error, run_script
