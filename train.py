@@ -23,11 +23,22 @@ import time
 
 from data.datasets import check_trained_on, dataset_record, load_dataset
 from data.pipeline import EpochBatches, make_dataset, split_of_run
+from models.callbacks import phase_callbacks
 from models.classifier import build_model, classifier_of
 from models.distillation import distillation_targets, teacher_configs, teachers_record
 from models.distribute import describe_worker_failure, make_distribution, run_files, worker_failures
+from models.run_folder import start_or_resume
 from models.runs import new_run_config
-from models.training import start_or_resume, train_two_phases, training_precision, use_compilation_cache
+from models.training import (
+    epochs_done,
+    finish_run,
+    phases,
+    progress_verbosity,
+    start_phase,
+    training_precision,
+    use_compilation_cache,
+    where_it_stopped,
+)
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import check_run_folder, exclusive_use, write_json
@@ -68,7 +79,17 @@ def main(argv: list[str]) -> None:
                                   "machine": machine_info(), "train_images": len(x_train),
                                   "parameters": classifier_of(model).count_params(),
                                   "distribution": distribution.record(cfg), "teachers": teachers_record(teachers)}
-                history = train_two_phases(model, cfg, train_data, val_ds, files, history, distribution.lr_scale(cfg))
+                stopped = where_it_stopped(files, history)  # None for a new run
+                for phase, epochs, first in phases(cfg):  # the head on a frozen base, then fine-tuning
+                    done = epochs_done(history, phase)
+                    if done >= epochs:
+                        continue
+                    clr = start_phase(model, cfg, phase, epochs, history, distribution.lr_scale(cfg), stopped)
+                    stopped = None  # continued: the next phase follows on from this one
+                    model.fit(train_data.dataset, validation_data=val_ds, initial_epoch=done, epochs=epochs,
+                              shuffle=False, verbose=progress_verbosity(),  # the data set orders itself (StartEpoch)
+                              callbacks=phase_callbacks(cfg, phase, clr, train_data, first, files, history))
+                finish_run(files, history)
         except Exception as e:
             if distribution.workers > 1 and isinstance(e, worker_failures()):
                 raise UserError(f"another worker stopped ({describe_worker_failure(e)}); start every worker again "

@@ -48,7 +48,7 @@ def test_wrong_type_names_the_field():
 @pytest.mark.parametrize("field, value, message", [
     ("image_size", 16, "image_size=16 must be >= 32"),
     ("dropout", 1.0, "dropout=1.0 must be in \\[0, 1\\)"),
-    ("clr_min", -0.1, "clr_min=-0.1 must be in \\(0, 10\\]"),
+    ("clr_min", -0.1, "clr_min=-0.1 must be in \\(0, 1000\\]"),
     ("clr_max", 1e-5, "clr_max=1e-05 must be in \\[clr_min"),
     ("val_fraction", 1.0, "val_fraction=1.0 must be in \\(0, 1\\)"),
     ("clr_policy", "cosine", "clr_policy='cosine' must be one of"),

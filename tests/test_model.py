@@ -9,6 +9,7 @@ from config import make_config
 from evaluation.cam import activation_maps
 from inference.export import export_checked
 from models.augmentation import build_augmentation
+from models.callbacks import tensorboard_logger
 from models.classifier import (
     base_of,
     build_model,
@@ -18,7 +19,7 @@ from models.classifier import (
     with_flip_averaging,
 )
 from models.clr import CyclicalLR
-from models.training import sparse_crossentropy, tensorboard_logger
+from models.training import sparse_crossentropy
 
 
 @pytest.fixture(scope="module")

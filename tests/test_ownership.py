@@ -12,7 +12,7 @@ import export_model
 import train
 from config import make_config
 from inference.export import check_exports_folder
-from models.training import remove_run_outputs, start_or_resume
+from models.run_folder import remove_run_outputs, start_or_resume
 from runkit.errors import UserError
 from runkit.files import RunFiles, append_result, check_results_table, claim_run_folder, remove_orphans, write_json
 from tests.helpers import as_argv, tiny_run

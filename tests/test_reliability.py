@@ -19,8 +19,8 @@ import export_model
 import train
 import visualize_results
 from config import make_config
+from models.callbacks import StopOnDivergence
 from models.classifier import build_model
-from models.training import StopOnDivergence
 from runkit import cli
 from runkit.errors import UserError
 from runkit.files import RunFiles, exclusive_use, read_json, write_json

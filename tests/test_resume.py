@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import train
-from models.training import RecordEpoch, start_or_resume
+from models.callbacks import RecordEpoch
+from models.run_folder import start_or_resume
 from runkit.errors import UserError
 from runkit.files import RunFiles, write_json
 from tests.helpers import ROOT, as_argv, run_script, tiny_run
