@@ -90,10 +90,10 @@ class Config:
 # its command, what it costs and where its runs are (README's table gives their accuracy).
 #
 # full: the defaults above, meant for a GPU. `./run.sh`; about 5 min of an H100/H200 shared by 4-5 runs, hours on
-#   2 CPU cores; results/full_seed{42,1,2}/.
+#   2 CPU cores; results/full/full_seed{42,1,2}/.
 # quick: for a laptop CPU: a smaller image, the top 100 of MobileNetV2's 154 layers fine-tuned, half the epochs
 #   and still one LR triangle over fine-tuning. `./run.sh --preset quick`; about 20 min on 2 CPU cores;
-#   results/quick_s14_new{42,1,2}/.
+#   results/quick/quick_s14_new{42,1,2}/.
 QUICK = {"image_size": 64, "finetune_layers": 100, "frozen_epochs": 1, "finetune_epochs": 11, "clr_step_epochs": 5.5}
 PRESETS = {
     "full": {},
@@ -105,7 +105,7 @@ PRESETS = {
                "blur": 0.5, "noise": 50.0, "augment_share": 0.5},
     # Trained from scratch at the native size: no frozen phase, all epochs are phase 2.
     # `python -m bench.compare_architectures --presets cnn,vit`; 13 and 19 min on 2 CPU cores;
-    # results/architectures.json.
+    # results/architectures/architectures.json.
     "cnn": {"architecture": "cnn", "image_size": 28, "frozen_epochs": 0, "finetune_epochs": 12,
             "clr_min": 1e-4, "clr_max": 3e-3, "clr_step_epochs": 6.0},
     "vit": {"architecture": "vit", "image_size": 28, "frozen_epochs": 0, "finetune_epochs": 10, "dropout": 0.1,

@@ -1,6 +1,6 @@
 """Mean ± std over seeds of evaluated runs: `python -m bench.seeds RUN_DIR RUN_DIR ... [--out FILE]`.
 
-    python -m bench.seeds results/quick_seed42 results/quick_seed1 results/quick_seed2
+    python -m bench.seeds results/quick/quick_seed42 results/quick/quick_seed1 results/quick/quick_seed2
 
 Each RUN_DIR holds the metrics.json that evaluate.py wrote, with the single-view accuracy beside the
 flip-averaged one (older runs: metrics_no_tta.json, the same weights evaluated with --tta_flip false).
