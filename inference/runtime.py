@@ -63,8 +63,13 @@ def recognised(scores: np.ndarray, novelty: dict) -> np.ndarray:
 
 def check_fits(spec: DataSpec, input_shape, classes, path: Path) -> None:
     """A one-line error where the model's input or its number of classes is not the contract's (a model moved away
-    from its exports.json, or the record tampered with)."""
-    if tuple(input_shape) != spec.input_shape or classes != spec.num_classes:
+    from its exports.json, or the record tampered with). A dimension left open (ONNX names it, Keras says None)
+    fits any size."""
+    def fits(given, expected) -> bool:
+        return not isinstance(given, int) or given == expected
+
+    if len(input_shape) != len(spec.input_shape) or not all(map(fits, (*input_shape, classes),
+                                                                (*spec.input_shape, spec.num_classes))):
         raise UserError(f"{path} takes {tuple(input_shape)} images into {classes} classes, but the exports.json beside "
                         f"it describes {spec.input_shape} into {spec.num_classes} ({spec.name}); keep each export in "
                         "the folder export_model.py wrote")

@@ -11,6 +11,7 @@ from runkit.files import RunFiles, claim_run_folder, read_json, remove_orphans, 
 from runkit.history import best_val_accuracy
 
 PHASES = ("frozen", "finetune")  # the base frozen while the head learns, then fine-tuned
+RESUME_STATE = re.compile(rf"({'|'.join(PHASES)})-\d+\.weights\.h5")  # resume_state's names
 
 
 def start_or_resume(files: RunFiles, config: dict, steps_per_epoch: int, fresh: bool) -> dict:
@@ -86,6 +87,3 @@ def describe_finished(files: RunFiles, history: dict) -> str:
 
 def resume_state(files: RunFiles, phase: str, epochs_done: int):
     return files.backup / f"{phase}-{epochs_done}.weights.h5"
-
-
-RESUME_STATE = re.compile(rf"({'|'.join(PHASES)})-\d+\.weights\.h5")  # resume_state's names

@@ -3,11 +3,13 @@ mismatched record is one line, before any picture is converted; a .keras file Ke
 
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 
 import predict
-from inference.runtime import default_model
+from data.spec import FASHION_MNIST
+from inference.runtime import check_fits, default_model
 from runkit.errors import UserError
 from tests.test_predict import tiny_onnx_model
 
@@ -73,3 +75,12 @@ def test_a_keras_file_keras_refuses_is_one_line(tmp_path):
     with pytest.raises(UserError, match=r"bad.keras could not be loaded \(TypeError: .*\): export again") as caught:
         load_keras_export(bad)
     assert "\n" not in str(caught.value)
+
+
+def test_a_dimension_left_open_fits_any_size_and_a_fixed_one_must_match():
+    """ONNX names an open dimension ('unk__5'), Keras says None: neither is a mismatch; a fixed one is."""
+    check_fits(FASHION_MNIST, ("height", 28, 1), "unk__5", Path("m.onnx"))
+    check_fits(FASHION_MNIST, (None, None, 1), None, Path("m.h5"))
+    for shape, classes in (((28, 28, 3), 10), ((28, 28, 1), 9), ((28, 28), 10)):
+        with pytest.raises(UserError, match="keep each export in the folder export_model.py wrote"):
+            check_fits(FASHION_MNIST, shape, classes, Path("m.onnx"))
