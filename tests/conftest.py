@@ -23,3 +23,9 @@ def trained_run(tmp_path_factory):
     overrides["finetune_epochs"] = "3"
     run_script("train.py", as_argv(overrides), cwd=work)
     return {**overrides, **{name: str(work / getattr(Config, name)) for name in OUTPUT_PATHS}}
+
+
+def pytest_collection_modifyitems(items):
+    """The tests that start training processes first, so that the workers of `-n auto` end together rather than
+    one of them alone on the last long test."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -69,6 +69,10 @@ def test_a_bad_grid_or_field_is_refused_before_anything_starts(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+# Its runs have wall-time limits, as on the GPU: never two rehearsals at once, on one worker one after the other.
+DEVICE_CALL = pytest.mark.xdist_group("device_call")
+
+
 def device_call(part: str, tmp_path) -> set[str]:
     """bench/device_call.sh as the GPU machine runs it, on the CPU with a tiny setting: the names it packed."""
     data = tiny_run(tmp_path)["data_dir"]
@@ -83,6 +87,7 @@ def device_call(part: str, tmp_path) -> set[str]:
 
 
 @pytest.mark.slow
+@DEVICE_CALL
 def test_the_device_call_trains_its_three_speed_runs_on_jax_and_packs_them(tmp_path):
     names = device_call("speed", tmp_path)
     runs = ("float32_b128", "bf16_spe8_b128", "bf16_spe8_b512")
@@ -95,6 +100,7 @@ def test_the_device_call_trains_its_three_speed_runs_on_jax_and_packs_them(tmp_p
 
 
 @pytest.mark.slow
+@DEVICE_CALL
 def test_the_device_call_distills_three_teachers_into_a_student_of_another_seed(tmp_path):
     names = device_call("distill", tmp_path)
     assert {"runs/student/metrics.json", "runs/teachers/sweep.json"} <= names
