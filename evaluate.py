@@ -20,9 +20,10 @@ from inference.runtime import recognised
 from models.classifier import load_trained_classifier, with_flip_averaging
 from models.runs import trained_run_config
 from runkit import cli
-from runkit.files import RunFiles, append_result, atomic_path, check_results_table, read_json, write_json
+from runkit.files import RunFiles, append_result, atomic_path, check_results_table, read_json
 from runkit.history import best_val_accuracy, training_minutes
 from runkit.machine import describe_machines, machine_info
+from runkit.records import MetricsRecord, NoveltyRecord, RunRecord, run_of, write_record
 
 
 def main(argv: list[str]) -> None:
@@ -30,6 +31,7 @@ def main(argv: list[str]) -> None:
     check_results_table(cfg.results_file)  # before any work: another file there is refused, untouched
     files = RunFiles(cfg.artifacts_dir)
     history = read_json(files.history, "train.py", keys=("epochs", "completed", "run"))
+    run = run_of(history, files.history)
     data = load_run_dataset(cfg, files)
     (x_train, _), (x_val, y_val) = split_of_run(*data.train, cfg)  # the images training held out
 
@@ -37,13 +39,13 @@ def main(argv: list[str]) -> None:
     print("fitting the 'not recognised' score on training images and outliers made from them ...", flush=True)
     started = time.monotonic()
     record = novelty.fit(model, x_train, x_val, cfg.seed)
-    write_json(files.novelty, record)
+    write_record(files.novelty, NoveltyRecord, record)
     metrics["novelty"] = novelty_report(model, record, data.test[0]) | {"seconds": time.monotonic() - started}
-    metrics.update(run_record(cfg, history, data))
-    write_json(files.metrics, metrics)
+    metrics.update(run_record(cfg, history, run, data))
+    write_record(files.metrics, MetricsRecord, metrics)
     with atomic_path(files.predictions) as tmp, open(tmp, "wb") as f:
         np.savez_compressed(f, probs=probs, labels=data.test[1])
-    append_result(cfg.results_file, results_row(metrics, history))
+    append_result(cfg.results_file, results_row(metrics, run))
     report(metrics, files, cfg.results_file, history["completed"])
 
 
@@ -75,14 +77,14 @@ def novelty_report(model, record: dict, x_test) -> dict:
             "val_recognised": record["val_recognised"], "test_recognised": float(recognised(scores, record).mean())}
 
 
-def run_record(cfg, history: dict, data) -> dict:
+def run_record(cfg, history: dict, run: RunRecord, data) -> dict:
     """What metrics.json keeps of the run: its training, config, data and machines."""
     return {
         "best_val_accuracy": best_val_accuracy(history),
         "train_minutes": training_minutes(history),
         "training_completed": history["completed"],
-        "train_command": history["run"]["command"],
-        "teachers": history["run"].get("teachers", []),  # a distilled student's cost includes their training
+        "train_command": run["command"],
+        "teachers": run.get("teachers", []),  # a distilled student's cost includes their training
         "config": dataclasses.asdict(cfg),
         "dataset": dataset_record(data),
         "data_source": data.source,
@@ -90,18 +92,18 @@ def run_record(cfg, history: dict, data) -> dict:
     }
 
 
-def results_row(metrics: dict, history: dict) -> dict:
+def results_row(metrics: MetricsRecord, run: RunRecord) -> dict:
     """The run's row in the results table: what it changed from the defaults, its accuracies, time, machines."""
     defaults = dataclasses.asdict(Config())
     return {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "dataset": metrics["config"]["dataset"],
-        "run": history["run"]["command"],
+        "run": run["command"],
         "changed_config": " ".join(f"{k}={v}" for k, v in metrics["config"].items() if defaults[k] != v),
         "val_accuracy": f"{metrics['best_val_accuracy']:.4f}",
         "test_accuracy": f"{metrics['test_accuracy']:.4f}",
         "train_minutes": f"{metrics['train_minutes']:.1f}",
-        "machine": describe_machines(history["run"]["machine"], metrics["machine"]),
+        "machine": describe_machines(run["machine"], metrics["machine"]),
     }
 
 

@@ -19,8 +19,9 @@ from inference.portable import export_all
 from models.classifier import architecture_module, load_trained_classifier
 from models.runs import trained_run_config
 from runkit import cli
-from runkit.files import RunFiles, atomic_path, read_json, write_json
+from runkit.files import RunFiles, atomic_path, read_json
 from runkit.machine import machine_info, optional_tensorflow
+from runkit.records import ExportsRecord, MetricsRecord, NoveltyRecord, read_record, run_of, write_record
 from visualizations import model_card
 
 CHECK_IMAGES = 512
@@ -31,9 +32,9 @@ def main(argv: list[str]) -> None:
     check_exports_folder(cfg.exports_dir)  # before any work: a folder of other files is refused, untouched
     files = RunFiles(cfg.artifacts_dir)
     history = read_json(files.history, "train.py", keys=("epochs", "run"))
-    metrics = read_json(files.metrics, "evaluate.py",
-                        keys=("test_accuracy_by_view", "calibration", "per_class", "dataset"))
-    novelty = read_json(files.novelty, "evaluate.py", keys=("weights", "threshold"))
+    run_of(history, files.history)  # the model card reads it
+    metrics = read_record(files.metrics, MetricsRecord, "evaluate.py")
+    novelty = read_record(files.novelty, NoveltyRecord, "evaluate.py")
     data = load_run_dataset(cfg, files)
     classifier = load_trained_classifier(cfg, files.best_weights, data.spec)
     (images, _), (x_test, y_test) = data.train, data.test
@@ -52,10 +53,10 @@ def main(argv: list[str]) -> None:
     float_layers = architecture_module(cfg.architecture).INT8_FLOAT_LAYERS
     rows = export_all(classifier, folder, stem, images, x_test, y_test, float_layers,
                       onnx_model=with_score(classifier, novelty))
-    write_json(folder / "exports.json", {"model": path.name, "dataset": dataset_record(data), "novelty": novelty,
-                                         "exports": rows,
-                                         "int8_float_layers": list(float_layers), "machine": machine_info(),
-                                         "config": dataclasses.asdict(cfg)})
+    write_record(folder / "exports.json", ExportsRecord,
+                 ExportsRecord(model=path.name, dataset=dataset_record(data), novelty=novelty, exports=rows,
+                               int8_float_layers=list(float_layers), machine=machine_info(),
+                               config=dataclasses.asdict(cfg)))
     print(f"{'format':20} {'MB':>6} {'test acc':>9} {'agrees':>8} {'1 image ms':>11}")
     for r in rows:
         size = "" if r["size_mb"] is None else f"{r['size_mb']:.2f}"

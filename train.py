@@ -44,6 +44,7 @@ from runkit.errors import UserError
 from runkit.files import check_run_folder, exclusive_use, write_json
 from runkit.history import best_val_accuracy, training_minutes
 from runkit.machine import machine_info
+from runkit.records import RunRecord
 
 
 def main(argv: list[str]) -> None:
@@ -75,10 +76,10 @@ def main(argv: list[str]) -> None:
         try:
             with distribution.scope(), training_precision(cfg.mixed_precision):
                 model = build_model(cfg, data.spec)
-                history["run"] = {"command": shlex.join(["python", *sys.argv]), "data_source": data.source,
-                                  "machine": machine_info(), "train_images": len(x_train),
-                                  "parameters": classifier_of(model).count_params(),
-                                  "distribution": distribution.record(cfg), "teachers": teachers_record(teachers)}
+                history["run"] = RunRecord(command=shlex.join(["python", *sys.argv]), data_source=data.source,
+                                           machine=machine_info(), train_images=len(x_train),
+                                           parameters=classifier_of(model).count_params(),
+                                           distribution=distribution.record(cfg), teachers=teachers_record(teachers))
                 stopped = where_it_stopped(files, history)  # None for a new run
                 for phase, epochs, first in phases(cfg):  # the head on a frozen base, then fine-tuning
                     done = epochs_done(history, phase)

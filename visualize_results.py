@@ -11,6 +11,7 @@ from models.classifier import load_trained_classifier
 from models.runs import trained_run_config
 from runkit import cli
 from runkit.files import RunFiles, read_json, require
+from runkit.records import MetricsRecord, read_record, run_of
 from visualizations import plots
 from visualizations.report import write_report
 
@@ -19,7 +20,8 @@ def main(argv: list[str]) -> None:
     cfg = trained_run_config(argv)
     files = RunFiles(cfg.artifacts_dir)
     history = read_json(files.history, "train.py", keys=("epochs", "lr_per_step", "run"))
-    metrics = read_json(files.metrics, "evaluate.py", keys=("confusion_matrix", "top_confusions", "calibration"))
+    run_of(history, files.history)  # the report reads it
+    metrics = read_record(files.metrics, MetricsRecord, "evaluate.py")
     with np.load(require(files.predictions, "evaluate.py")) as saved:
         probs, labels = saved["probs"], saved["labels"]
     data = load_run_dataset(cfg, files)

@@ -12,7 +12,6 @@ Markdown table.
 
 import argparse
 import datetime
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +21,9 @@ from models.classifier import is_pretrained
 from models.runs import command_line_overrides
 from runkit import cli
 from runkit.errors import UserError
-from runkit.files import write_json
+from runkit.files import RunFiles, read_json, write_json
 from runkit.machine import describe_machine
+from runkit.records import ExportsRecord, MetricsRecord, read_record, run_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,9 +52,12 @@ def run_preset(preset: str, folder: Path, overrides: list[str]) -> None:
 
 def summarise(preset: str, folder: Path) -> dict:
     """One row of the comparison from the run's own files."""
-    metrics = json.loads((folder / "artifacts" / "metrics.json").read_text())
-    history = json.loads((folder / "artifacts" / "history.json").read_text())
-    exports = {r["format"]: r for r in json.loads((folder / "exports" / "exports.json").read_text())["exports"]}
+    files = RunFiles(folder / "artifacts")
+    metrics = read_record(files.metrics, MetricsRecord, "evaluate.py")
+    history = read_json(files.history, "train.py", keys=("epochs",))
+    run = run_of(history, files.history)
+    exports = {r["format"]: r for r in read_record(folder / "exports" / "exports.json", ExportsRecord,
+                                                   "export_model.py").get("exports", [])}
     seconds = sum(e["seconds"] for e in history["epochs"])
     cfg = make_config(base=metrics["config"])
     return {
@@ -65,12 +68,12 @@ def summarise(preset: str, folder: Path) -> dict:
         "epochs": len(history["epochs"]),
         "test_accuracy": metrics["test_accuracy"],
         "best_val_accuracy": metrics["best_val_accuracy"],
-        "parameters": history["run"]["parameters"],
+        "parameters": run["parameters"],
         "h5_mb": (folder / "exports" / "fashion_mnist_model.h5").stat().st_size / 1e6,
         "tflite_int8_mb": exports["TFLite int8"]["size_mb"],
         "train_minutes": seconds / 60,
         # Validation passes are inside the epochs' time, so this is what a user waits per training image.
-        "train_images_per_s": len(history["epochs"]) * history["run"]["train_images"] / seconds,
+        "train_images_per_s": len(history["epochs"]) * run["train_images"] / seconds,
         "latency_ms_one_image_keras": exports["keras (in memory)"]["latency_ms_one_image"],
         "latency_ms_one_image_tflite_float16": exports["TFLite float16"]["latency_ms_one_image"],
         "command": metrics["train_command"],

@@ -7,21 +7,22 @@ from pathlib import Path
 
 import numpy as np
 
-from data.spec import FASHION_MNIST, DataSpec, number
+from data.spec import FASHION_MNIST, DataSpec
 from runkit.errors import UserError
-from runkit.files import read_json
+from runkit.records import ExportsRecord, NoveltyRecord, read_record
 from runkit.text import printable
 
 DEFAULT_FOLDER = Path("exports")
 DEFAULT_MODEL = "fashion_mnist_model.h5"  # the Keras export's name before exports.json named it
 
 
-def read_exports_record(folder: Path) -> dict | None:
-    """`folder`'s exports.json as written by export_model.py, or None where there is none (exports from before it)."""
+def read_exports_record(folder: Path) -> ExportsRecord | None:
+    """`folder`'s exports.json as written by export_model.py, checked, or None where there is none (exports from
+    before it)."""
     contract = folder / "exports.json"
     if not contract.exists():
         return None
-    record = read_json(contract, "export_model.py")
+    record = read_record(contract, ExportsRecord, "export_model.py")
     model = record.get("model", DEFAULT_MODEL)
     if not (isinstance(model, str) and model and Path(model).name == model):
         raise UserError(f"{contract}: its model {printable(repr(model))[:80]} is not a file name beside it; export "
@@ -41,18 +42,10 @@ def spec_of_export(path: Path) -> DataSpec:
     return FASHION_MNIST if record is None else DataSpec.from_record(record, path.parent / "exports.json")
 
 
-def novelty_of(path: Path) -> dict | None:
+def novelty_of(path: Path) -> NoveltyRecord | None:
     """The "not recognised" score's weights and threshold saved with an export (inference/novelty.py), checked, or
     None for an export from before it was fitted."""
-    record = (read_exports_record(path.parent) or {}).get("novelty")
-    if record is None:
-        return None
-    weights = record.get("weights") if isinstance(record, dict) else None
-    if not (isinstance(weights, list) and weights and all(map(number, weights))
-            and number(record.get("bias")) and number(record.get("threshold"))):
-        raise UserError(f"{path.parent / 'exports.json'}: its novelty record is not the finite weights, bias and "
-                        "threshold evaluate.py fits; export again with `python export_model.py`")
-    return record
+    return (read_exports_record(path.parent) or {}).get("novelty")
 
 
 def recognised(scores: np.ndarray, novelty: dict) -> np.ndarray:

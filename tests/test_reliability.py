@@ -25,6 +25,7 @@ from runkit import cli
 from runkit.errors import UserError
 from runkit.files import RunFiles, exclusive_use, read_json, write_json
 from runkit.machine import machine_info
+from runkit.records import RunRecord
 from tests.helpers import ROOT, as_argv, assert_one_line_error, run_script, tiny_run, write_synthetic_fashion_mnist
 
 
@@ -101,7 +102,8 @@ def evaluated_once(tmp_path_factory):
     write_json(files.history, {"epochs": [{"phase": "frozen", "epoch": 0, "seconds": 1.0, "val_accuracy": 0.1,
                                            "accuracy": 0.1, "loss": 2.3, "val_loss": 2.3}],
                                "lr_per_step": {}, "completed": True, "steps_per_epoch": 1,
-                               "run": {"command": "python train.py", "machine": machine_info()}})
+                               "run": RunRecord(command="python train.py", data_source=cfg.data_dir,
+                                                machine=machine_info(), train_images=150, parameters=1)})
     build_model(cfg).save_weights(files.best_weights)
     evaluate.main(["--artifacts_dir", cfg.artifacts_dir])
     return files
