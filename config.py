@@ -78,6 +78,8 @@ class Config:
     clr_gamma: float = 0.99994  # per-step amplitude decay of exp_range
     # --- evaluation and export ---
     tta_flip: bool = True  # average each prediction with the mirrored image's (test-time augmentation; never on MNIST)
+    corruption_suite: bool = False  # evaluate.py also scores the test images under evaluation/corruptions.py's
+    # suite, for the model card (28x28 grey data sets)
     # --- run ---
     seed: int = 42
     artifacts_dir: str = "artifacts"  # weights, history, config and metrics of the run
@@ -118,8 +120,8 @@ ARCHITECTURE_FIELDS = ("architecture", "image_size", "alpha", "cnn_filters", "vi
 
 # Fields that do not shape training (where files are, how a trained model is evaluated and exported): a run
 # resumes, and is reused, whatever they say.
-NON_TRAINING_FIELDS = ("data_dir", "compilation_cache", "tta_flip", "artifacts_dir", "visualizations_dir",
-                       "exports_dir", "results_file")
+NON_TRAINING_FIELDS = ("data_dir", "compilation_cache", "tta_flip", "corruption_suite", "artifacts_dir",
+                       "visualizations_dir", "exports_dir", "results_file")
 # Fields that choose which images a run trained on and which it held out: the later scripts keep the run's own.
 SPLIT_FIELDS = ("dataset", "stored_size", "test_fraction", "seed", "split_seed", "val_fraction")
 

@@ -14,12 +14,14 @@ import numpy as np
 from config import Config
 from data.datasets import dataset_record, load_run_dataset
 from data.pipeline import make_dataset, split_of_run
+from evaluation.corruptions import SIDE, suite_accuracies
 from evaluation.metrics import calibration_report, evaluate_classifier
 from inference import novelty
 from inference.runtime import recognised
 from models.classifier import load_trained_classifier, with_flip_averaging
 from models.runs import trained_run_config
 from runkit import cli
+from runkit.errors import UserError
 from runkit.files import RunFiles, append_result, atomic_path, check_results_table, read_json
 from runkit.history import best_val_accuracy, training_minutes
 from runkit.machine import describe_machines, machine_info
@@ -33,6 +35,9 @@ def main(argv: list[str]) -> None:
     history = read_json(files.history, "train.py", keys=("epochs", "completed", "run"))
     run = run_of(history, files.history)
     data = load_run_dataset(cfg, files)
+    if cfg.corruption_suite and data.spec.input_shape != (SIDE, SIDE, 1):
+        raise UserError(f"--corruption_suite: the suite's corruptions are made for {SIDE}x{SIDE} grey pictures, not "
+                        f"{data.spec.name}'s {'x'.join(map(str, data.spec.input_shape))}; leave it off")
     (x_train, _), (x_val, y_val) = split_of_run(*data.train, cfg)  # the images training held out
 
     metrics, probs, model = test_metrics(cfg, files, data, x_val, y_val)
@@ -41,6 +46,9 @@ def main(argv: list[str]) -> None:
     record = novelty.fit(model, x_train, x_val, cfg.seed)
     write_record(files.novelty, NoveltyRecord, record)
     metrics["novelty"] = novelty_report(model, record, data.test[0]) | {"seconds": time.monotonic() - started}
+    if cfg.corruption_suite:
+        print("scoring the test images under each corruption of the suite ...", flush=True)
+        metrics["robustness"] = robustness(model, *data.test)
     metrics.update(run_record(cfg, history, run, data))
     write_record(files.metrics, MetricsRecord, metrics)
     with atomic_path(files.predictions) as tmp, open(tmp, "wb") as f:
@@ -75,6 +83,14 @@ def novelty_report(model, record: dict, x_test) -> dict:
     _, scores = novelty.with_score(model, record).predict(x_test, batch_size=256, verbose=0)
     return {"method": record["method"], "threshold": record["threshold"], "keep": record["keep"],
             "val_recognised": record["val_recognised"], "test_recognised": float(recognised(scores, record).mean())}
+
+
+def robustness(model, x_test, y_test) -> dict:
+    """The reported view's accuracy on the test images under each corruption of evaluation/corruptions.py's suite (its
+    seed 0 draws, as `bench.robustness`'s), for the model card."""
+    started = time.monotonic()
+    result = suite_accuracies(lambda x: model.predict(x, batch_size=256, verbose=0), x_test[..., 0], y_test)
+    return result | {"images": len(x_test), "seed": 0, "seconds": time.monotonic() - started}
 
 
 def run_record(cfg, history: dict, run: RunRecord, data) -> dict:
@@ -119,6 +135,10 @@ def report(metrics: dict, files: RunFiles, results_file: str, completed: bool) -
     kept = metrics["novelty"]
     print(f"'not recognised' score ({kept['method']}): keeps {kept['test_recognised']:.2%} of test images "
           f"recognised ({kept['val_recognised']:.2%} of validation images; the threshold keeps {kept['keep']:.0%})")
+    if "robustness" in metrics:
+        suite = metrics["robustness"]
+        print(f"under the corruption suite: mean accuracy {suite['mean']:.4f} over {len(suite['corruptions'])} "
+              f"corruptions (clean {suite['clean']:.4f})")
     print(f"wrote {files.metrics}, {files.predictions}, {files.novelty}; appended to {results_file}")
     if not completed:
         print("note: training did not finish; these are the best weights so far (run train.py to resume)")

@@ -32,6 +32,7 @@ from models.runs import new_run_config
 from models.training import (
     epochs_done,
     finish_run,
+    loss_for,
     phases,
     progress_verbosity,
     start_phase,
@@ -68,6 +69,7 @@ def main(argv: list[str]) -> None:
         if teachers:  # knowledge distillation: the targets become probability vectors
             y_train, y_val = distillation_targets(teachers, x_train, y_train, y_val, cfg.distill_weight,
                                                   cache=files.teacher_probabilities)
+        loss = loss_for(y_train, cfg.label_smoothing)  # probability vectors where distilled
         train_data = EpochBatches(x_train, y_train, global_batch, cfg.seed, cfg.frozen_epochs + cfg.finetune_epochs)
         val_ds = make_dataset(x_val, y_val, global_batch)
         print(f"data: {data.spec.name}, {len(data.spec.class_names)} classes, {len(x_train)} train / {len(x_val)} "
@@ -85,7 +87,7 @@ def main(argv: list[str]) -> None:
                     done = epochs_done(history, phase)
                     if done >= epochs:
                         continue
-                    clr = start_phase(model, cfg, phase, epochs, history, distribution.lr_scale(cfg), stopped)
+                    clr = start_phase(model, cfg, phase, epochs, history, loss, distribution.lr_scale(cfg), stopped)
                     stopped = None  # continued: the next phase follows on from this one
                     model.fit(train_data.dataset, validation_data=val_ds, initial_epoch=done, epochs=epochs,
                               shuffle=False, verbose=progress_verbosity(),  # the data set orders itself (StartEpoch)

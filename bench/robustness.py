@@ -8,7 +8,8 @@ severity with its own seeded draws, in the spirit of MNIST-C (Mu & Gilmer 2019) 
 Tonella 2022): what phones and scanners do to a picture (noise, blur, JPEG, low resolution, tilt, framing, light)
 and what users draw over it (lines, spatter, stripes, outlines). Prints and writes the accuracy per corruption
 and their mean, beside the clean accuracy of the same model on the same images. Training must not see these
-exact corruptions: it may learn their families, the suite measures.
+exact corruptions: it may learn their families, the suite measures. The model card reports the suite when
+`evaluate.py --corruption_suite true` measured it; this script writes only its own results.
 """
 
 import argparse
@@ -23,9 +24,8 @@ from evaluation.corruptions import SIDE, suite_accuracies
 from inference.runtime import model_runner
 from runkit import cli
 from runkit.errors import UserError
-from runkit.files import RunFiles, atomic_path, require, write_json
+from runkit.files import RunFiles, require, write_json
 from runkit.machine import machine_info
-from visualizations.model_card import with_robustness
 
 
 def validation_images(run: Path, data_dir: str | None) -> tuple[np.ndarray, np.ndarray, str]:
@@ -68,11 +68,6 @@ def main(argv: list[str]) -> None:
     record = {**result, "model": str(args.model), "images": len(images), "seed": args.seed,
               "split": "validation" if args.validation_of else "test", "data_source": source,
               "seconds": time.monotonic() - started, "machine": machine_info()}
-    card = args.model.parent / "MODEL_CARD.md"
-    if not args.validation_of and card.exists():  # the export's card (export_model.py) reports the test set
-        with atomic_path(card) as tmp:
-            tmp.write_text(with_robustness(card.read_text(), record, args.out and str(args.out)))
-        print(f"added the suite's accuracies to {card}")
     if args.out:
         write_json(args.out, record)
         print(f"wrote {args.out}")

@@ -21,12 +21,11 @@ def make_optimizer(name: str, learning_rate):
     return keras.optimizers.get({"class_name": name, "config": settings})
 
 
-def compile_for_training(model, cfg, learning_rate=1e-3) -> None:
-    """A fresh optimizer with this LR (a number or a schedule) and cross-entropy on integer labels, or on probability
-    vectors when a distilled student learns from its teachers'."""
-    loss = (keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing) if cfg.teachers
-            else sparse_crossentropy(cfg.label_smoothing))
-    model.compile(optimizer=make_optimizer(cfg.optimizer, learning_rate), loss=loss,
+def compile_for_training(model, cfg, learning_rate=1e-3, loss=None) -> None:
+    """A fresh optimizer with this LR (a number or a schedule) and `loss` (loss_for's; cross-entropy on integer labels
+    where None)."""
+    model.compile(optimizer=make_optimizer(cfg.optimizer, learning_rate),
+                  loss=loss or sparse_crossentropy(cfg.label_smoothing),
                   metrics=["accuracy"], jit_compile=cfg.jit_compile or "auto",
                   steps_per_execution=cfg.steps_per_execution)
 
@@ -50,6 +49,14 @@ def training_precision(mixed_precision: str):
         yield
     finally:
         keras.config.set_dtype_policy("float32")
+
+
+def loss_for(targets: np.ndarray, label_smoothing: float):
+    """Cross-entropy on what the run learns from: integer labels, or probability vectors (a distilled student's
+    targets, models/distillation.py)."""
+    if targets.ndim == 2:
+        return keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+    return sparse_crossentropy(label_smoothing)
 
 
 def sparse_crossentropy(label_smoothing: float):
@@ -84,10 +91,10 @@ def where_it_stopped(files: RunFiles, history: dict) -> tuple[str, object] | Non
     return (last["phase"], resume_state(files, last["phase"], last["epoch"] + 1)) if last else None
 
 
-def start_phase(model, cfg, phase: str, epochs: int, history: dict, lr_scale: float = 1.0,
+def start_phase(model, cfg, phase: str, epochs: int, history: dict, loss, lr_scale: float = 1.0,
                 stopped: tuple[str, object] | None = None) -> CyclicalLR:
-    """Freeze or unfreeze the base for `phase`, compile with its cyclical LR (recorded in `history`), continue where
-    a run `stopped`, and say so; the schedule.
+    """Freeze or unfreeze the base for `phase`, compile with `loss` and the phase's cyclical LR (recorded in
+    `history`), continue where a run `stopped`, and say so; the schedule.
 
     Each phase gets its own triangle: the head's spans its few epochs (so it reaches clr_max, as it says), the
     fine-tuning's has the half cycle clr_step_epochs. `lr_scale` multiplies the bounds (the number of replicas when
@@ -105,7 +112,7 @@ def start_phase(model, cfg, phase: str, epochs: int, history: dict, lr_scale: fl
         step_size = round(cfg.clr_step_epochs * history["steps_per_epoch"])
     clr = CyclicalLR(cfg.clr_min * lr_scale, cfg.clr_max * lr_scale, max(1, step_size), cfg.clr_policy,
                      cfg.clr_gamma, total_steps=steps)
-    compile_for_training(model, cfg, clr)
+    compile_for_training(model, cfg, clr, loss)
     if stopped and stopped[0] == phase:  # this phase stopped there: weights and optimizer (its steps drive the LR)
         model.optimizer.build(model.trainable_variables)
         model.load_weights(stopped[1])

@@ -51,6 +51,7 @@ class MetricsRecord(TypedDict):
     test_accuracy_by_view: dict  # single_view, and flip_averaged where a mirror keeps the label
     calibration: dict  # evaluation/metrics.calibration_report()
     novelty: NotRequired[dict]  # the score's test share (evaluate.novelty_report); absent before the score
+    robustness: NotRequired[dict]  # the test images under the corruption suite, where --corruption_suite asked
     best_val_accuracy: float
     train_minutes: float
     training_completed: bool

@@ -19,7 +19,7 @@ from models.classifier import (
     with_flip_averaging,
 )
 from models.clr import CyclicalLR
-from models.training import sparse_crossentropy
+from models.training import loss_for, sparse_crossentropy
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,15 @@ def test_flip_averaging_is_the_mean_over_the_mirror_image(tmp_path, channels):
     np.testing.assert_allclose(tta.predict(x, verbose=0), expected, atol=1e-6)
     assert not np.allclose(expected, classifier.predict(x, verbose=0))  # the mirror image did count
     export_checked(tta, tmp_path / "tta.h5", x)  # still stock layers: reloads with safe_mode
+
+
+def test_the_loss_follows_the_targets_integer_labels_or_probability_vectors():
+    """A distilled student learns from its teachers' probabilities: the loss is chosen by the targets it gets."""
+    probs = np.array([[0.7, 0.2, 0.1]], "float32")
+    assert loss_for(np.array([0]), 0.0) == "sparse_categorical_crossentropy"
+    soft = loss_for(np.array([[0.5, 0.5, 0.0]]), 0.0)
+    np.testing.assert_allclose(soft(np.array([[0.5, 0.5, 0.0]]), probs), -(0.5 * np.log(0.7) + 0.5 * np.log(0.2)),
+                               rtol=1e-5)
 
 
 def test_label_smoothing_moves_mass_to_all_classes():

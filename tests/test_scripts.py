@@ -62,8 +62,8 @@ def test_train_saves_weights_history_and_config(trained_run):
 @pytest.mark.slow
 def test_evaluate_visualize_export_round_trip(trained_run):
     checkout = Path(trained_run["artifacts_dir"]).parent  # where train.py ran with the default paths
-    out = run_script("evaluate.py", [], cwd=checkout).stdout  # no arguments: the run's saved config
-    assert "test accuracy" in out
+    out = run_script("evaluate.py", ["--corruption_suite", "true"], cwd=checkout).stdout  # else the run's config
+    assert "test accuracy" in out and "under the corruption suite: mean accuracy" in out
     metrics = json.loads((ROOT / trained_run["artifacts_dir"] / "metrics.json").read_text())
     assert metrics["test_accuracy"] == accuracy_of_saved_predictions(trained_run["artifacts_dir"])
     assert metrics["test_images"] == 50
@@ -119,6 +119,9 @@ def test_evaluate_visualize_export_round_trip(trained_run):
     assert f"| test accuracy, single view | {metrics['test_accuracy_by_view']['single_view']:.4f} |" in card
     assert sum(f"| {name} | " in card for name in CLASS_NAMES) == 10 and "| ONNX | " in card
     assert f"| test images recognised as one of the classes | {metrics['novelty']['test_recognised']:.4f} " in card
+    suite = metrics["robustness"]  # asked of evaluate.py, reported by the card export_model.py writes
+    assert suite["images"] == 50 and suite["clean"] == pytest.approx(metrics["test_accuracy"])
+    assert f"mean accuracy **{suite['mean']:.4f}** (clean {suite['clean']:.4f}" in card
 
     # "Not recognised": fitted by evaluate.py, saved with the export, the same score through ONNX and Keras
     novelty = json.loads((exports / "exports.json").read_text())["novelty"]

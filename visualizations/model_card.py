@@ -84,6 +84,7 @@ def render(cfg, history: dict, metrics: dict, exports: list[dict]) -> str:
          "class can still get one." if novelty else
          f"- Only these {spec.num_classes} classes exist: anything else still gets one of them, often with a "
          "high probability."), "",
+        *(robustness_section(metrics["robustness"]) if "robustness" in metrics else []),
         "## How it was evaluated", "",
         f"`evaluate.py` on the {metrics['test_images']:,} test images, with the weights of the best validation "
         "accuracy; each "
@@ -93,26 +94,16 @@ def render(cfg, history: dict, metrics: dict, exports: list[dict]) -> str:
     return "\n".join(lines)
 
 
-ROBUSTNESS = "## Robustness to corrupted pictures"
 
-
-def with_robustness(card: str, result: dict, results_file: str | None) -> str:
-    """The card with its robustness section (`bench.robustness` on the test set) added, or replaced if there."""
+def robustness_section(result: dict) -> list[str]:
+    """The test images under the corruption suite (`evaluate.py --corruption_suite true`): the mean, the weakest
+    and the strongest."""
     ranked = sorted(result["corruptions"].items(), key=lambda item: item[1])
-    section = [
-        ROBUSTNESS, "",
-        f"`python -m bench.robustness` on the {result['images']:,} test images, each under {len(ranked)} corruptions "
-        f"at one moderate severity (noise, blur, JPEG, tilt, framing, light, drawn lines, outlines): mean accuracy "
-        f"**{result['mean']:.4f}** (clean {result['clean']:.4f}) through `{result['model']}`.",
+    return [
+        "## Robustness to corrupted pictures", "",
+        f"`evaluate.py --corruption_suite true` on the {result['images']:,} test images, each under {len(ranked)} "
+        "corruptions at one moderate severity (noise, blur, JPEG, tilt, framing, light, drawn lines, outlines): mean "
+        f"accuracy **{result['mean']:.4f}** (clean {result['clean']:.4f}; `metrics.json`).",
         f"Weakest: {', '.join(f'{name} {value:.4f}' for name, value in ranked[:3])}; "
-        f"strongest: {', '.join(f'{name} {value:.4f}' for name, value in ranked[:-4:-1])}"
-        + (f" (`{results_file}`)." if results_file else "."), "",
+        f"strongest: {', '.join(f'{name} {value:.4f}' for name, value in ranked[:-4:-1])}.", "",
     ]
-    kept, skipping = [], False
-    for line in card.split("\n"):  # drop an earlier section: from its heading to the next one
-        if line.startswith("## "):
-            skipping = line == ROBUSTNESS
-        if not skipping:
-            kept.append(line)
-    at = kept.index("## How it was evaluated") if "## How it was evaluated" in kept else len(kept)
-    return "\n".join(kept[:at] + section + kept[at:])
