@@ -3,6 +3,7 @@
 
 import math
 import os
+import sys
 import zlib
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def parse_idx(packed: bytes, ndim: int, name: str = "IDX data") -> np.ndarray:
         if len(raw) == header and raw[:4] == bytes([0, 0, UINT8_TYPE_CODE, ndim]):
             shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
             expected = math.prod(shape)  # Python ints: a corrupt header cannot overflow
-            raw += inflater.decompress(inflater.unconsumed_tail, expected + 1)
+            raw += inflater.decompress(inflater.unconsumed_tail, min(expected + 1, sys.maxsize))  # zlib's limit
     except zlib.error as e:
         raise UserError(f"{name}: not a readable .gz file ({e}); {HINT}") from None
     if len(raw) < header and not inflater.eof:

@@ -164,6 +164,14 @@ def test_idx_parser_on_random_bytes(data, ndim):
     check_parse(gzip.compress(data), ndim)
 
 
+def test_a_header_declaring_more_bytes_than_an_address_holds_is_one_line():
+    """Three sides of 4,294,967,295: 2**96 bytes, more than zlib can be asked to inflate (Hypothesis found it)."""
+    header = struct.pack(">BBBB3I", 0, 0, 8, 3, 2**32 - 1, 2**32 - 1, 2**32 - 1)
+    with pytest.raises(UserError, match=r"header says \(4294967295, 4294967295, 4294967295\) = \d+ bytes of data, file "
+                       "has 4"):
+        parse_idx(gzip.compress(header + b"\0" * 4), 3)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_idx_parser_on_mutated_valid_files(data):
