@@ -9,9 +9,8 @@ and the demo need no flag to know it. Nothing here reads pictures: predict.py's 
 import dataclasses
 from dataclasses import dataclass
 
-import numpy as np
-
 from runkit.errors import UserError
+from runkit.records import finite_number
 from runkit.text import printable
 
 TITLES = {"fashion_mnist": "Fashion-MNIST", "mnist": "MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}
@@ -64,10 +63,6 @@ MAX_SIDE = 1024  # the largest stored picture side: a 1024x1024 colour picture i
 REWRITE = "write it again with the script that made it (train.py, export_model.py)"
 
 
-def number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
-
-
 def side(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_SIDE
 
@@ -78,7 +73,7 @@ RECORD_CHECKS = (  # (field, check, what it must be): a tampered record fails he
      and all(isinstance(n, str) and n.isprintable() and n for n in v), "two or more distinct names in plain text"),
     ("input_shape", lambda v: isinstance(v, tuple) and len(v) == 3 and all(map(side, v)) and v[2] in (1, 3),
      f"(height, width, 1 or 3 channels), sides up to {MAX_SIDE}"),
-    ("background", lambda v: number(v) and 0 <= v <= 255, "a pixel value from 0 to 255"),
+    ("background", lambda v: finite_number(v) and 0 <= v <= 255, "a pixel value from 0 to 255"),
     ("fill_mode", lambda v: v in ("constant", "reflect"), "'constant' or 'reflect'"),
     ("mirror_keeps_label", lambda v: isinstance(v, bool), "true or false"),
     ("conversion", lambda v: v in ("mnist", "fit"), "'mnist' or 'fit'"),

@@ -114,11 +114,16 @@ def write_record(path, kind: type, record) -> None:
     write_json(path, record)
 
 
+def finite_number(value) -> bool:
+    """A JSON number that measures something: not true or false, NaN or an infinity."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _is_a(value, expected) -> bool:
     if typing.get_origin(expected) is list:
         return isinstance(value, list) and all(_is_a(item, typing.get_args(expected)[0]) for item in value)
-    if expected is float:  # JSON writes 1.0 as 1; NaN and infinities are no measurement
-        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if expected is float:  # JSON writes 1.0 as 1
+        return finite_number(value)
     if expected is int:
         return isinstance(value, int) and not isinstance(value, bool)
     return isinstance(value, expected)

@@ -94,7 +94,6 @@ def render(cfg, history: dict, metrics: dict, exports: list[dict]) -> str:
     return "\n".join(lines)
 
 
-
 def robustness_section(result: dict) -> list[str]:
     """The test images under the corruption suite (`evaluate.py --corruption_suite true`): the mean, the weakest
     and the strongest."""
