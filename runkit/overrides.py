@@ -1,9 +1,12 @@
 """Command-line overrides of a dataclass of settings (nanoGPT's configurator, typed): `--name value` or
-`--name=value` for any field, `--preset NAME` for a named set of them, a did-you-mean for a misspelt name."""
+`--name=value` for any field, `--preset NAME` for a named set of them, `--config FILE` for a JSON object of them
+(tune.py's best.json), a did-you-mean for a misspelt name."""
 
 import dataclasses
 import difflib
+import json
 import typing
+from pathlib import Path
 
 from runkit.errors import UserError
 
@@ -28,7 +31,7 @@ def parse_overrides(argv: list[str], settings: type, presets: dict, flags=()) ->
             i += 2
         else:
             raise UserError(f"{arg} needs a value")
-        pairs.append((name, value))
+        pairs += config_file(value) if name == "config" else [(name, value)]
 
     fields = {f.name: f for f in dataclasses.fields(settings)}
     overrides = {}
@@ -40,10 +43,24 @@ def parse_overrides(argv: list[str], settings: type, presets: dict, flags=()) ->
         elif name in fields:
             overrides[name] = coerce(name, value, fields[name].type)
         else:
-            close = difflib.get_close_matches(name, list(fields) + ["preset"], n=1)
+            close = difflib.get_close_matches(name, list(fields) + ["preset", "config"], n=1)
             hint = f"; did you mean --{close[0]}?" if close else f"; see {settings.__module__}.py for the fields"
             raise UserError(f"unknown option --{name}{hint}")
     return overrides
+
+
+def config_file(path: str) -> list[tuple[str, str]]:
+    """The (name, value) pairs of a JSON object of overrides, values as a command line would give them."""
+    try:
+        values = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise UserError(f"--config {path}: no such file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"--config {path}: not JSON ({e}); write an object of field values") from None
+    if not isinstance(values, dict):
+        raise UserError(f"--config {path}: write a JSON object of field values, as tune.py's best.json")
+    return [(name, "none" if value is None else json.dumps(value) if isinstance(value, bool) else str(value))
+            for name, value in values.items()]
 
 
 def coerce(name: str, text: str, kind) -> object:

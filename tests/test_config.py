@@ -93,5 +93,5 @@ def test_nothing_to_train_is_rejected():
 
 
 def test_fresh_takes_no_value_and_sets_no_field():
-    """train.py reads --fresh itself; the later scripts get the same command line (run.sh, bench.sweep)."""
+    """train.py reads --fresh itself; the later scripts get the same command line (run.sh)."""
     assert parse_overrides(["--fresh", "--seed", "1"]) == parse_overrides(["--seed", "1", "--fresh"]) == {"seed": 1}

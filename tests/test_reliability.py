@@ -171,7 +171,7 @@ def test_a_full_disk_during_a_save_ends_in_one_line_and_keeps_the_earlier_file(t
 
 
 def test_runs_evaluated_at_once_keep_every_row_of_the_results_table(tmp_path):
-    """A sweep evaluates runs in parallel; each appends to one table, and none may lose another's row."""
+    """Runs evaluated at once (the trials of a study, say) each append to one table; none may lose another's row."""
     table = tmp_path / "results.csv"
     append = ("import sys\nfrom runkit.files import append_result\n"
               "for i in range(30): append_result(sys.argv[1], {'run': f'{sys.argv[2]}-{i}'})")
