@@ -44,7 +44,7 @@ bf16_spe8_b512 150 --mixed_precision mixed_bfloat16 --steps_per_execution 8 --ba
 RUNS
     ;;
   sweep)
-    grid=${1:?give the grid, as tune.py's --space of choices}; shift
+    grid=${1:?give the grid: a --space of choices for tune.py}; shift
     timeout 540 "$python" tune.py --space "$grid" --sampler grid --pruner none --workers 4 --timeout_minutes 8 \
       --out "$runs" --study sweep "${data[@]}" "$@" 2>&1 | tee "$runs/sweep.log"
     ;;

@@ -20,8 +20,9 @@ def device_call(part: str, tmp_path) -> set[str]:
     data = tiny_run(tmp_path)["data_dir"]
     env = {**os.environ, "PYTHON": sys.executable, "DEVPACK": data, "OUT": str(tmp_path / "out"),
            "DEVICE_RUNS": str(tmp_path / "runs")}
+    # The small CNN in one phase (one compile of each step, seconds on JAX): the call's plumbing is what is checked.
     tiny = as_argv({**{k: v for k, v in tiny_run(tmp_path).items() if k not in OUTPUT_PATHS + ("data_dir",)},
-                    "frozen_epochs": "0"})  # one phase, one compile of each step: the call's plumbing is checked
+                    "architecture": "cnn", "image_size": "28", "frozen_epochs": "0"})
     result = subprocess.run(["bash", str(ROOT / "bench" / "device_call.sh"), part, *tiny], env=env, cwd=ROOT,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
