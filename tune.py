@@ -18,6 +18,7 @@ and a trial whose worker died (SIGKILL, a lost machine) is taken up by another o
 import argparse
 import math
 import os
+import signal
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -121,11 +122,20 @@ def main(argv: list[str]) -> None:
         env.setdefault("XLA_PYTHON_CLIENT_MEM_FRACTION", f"{0.9 / args.workers:.3f}")
         env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     objective = Trials(make_folder(folder), shared, space, deadline, env)
+    signal.signal(signal.SIGTERM, stop_gracefully)  # as Ctrl-C: a scheduler's or `timeout`'s stop
     with ThreadPoolExecutor(args.workers) as pool:
         workers = [pool.submit(Worker(study, objective, n_trials, deadline).run) for _ in range(args.workers)]
-        for worker in workers:
-            worker.result()
+        try:
+            for worker in workers:
+                worker.result()
+        except BaseException:  # Ctrl-C, or a worker's error: the others stop too, their trials queued to resume
+            objective.stopping.set()
+            raise
     report(study, folder, shared)
+
+
+def stop_gracefully(signum, frame):
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -129,11 +129,20 @@ def test_a_trial_behind_the_others_is_pruned_and_its_folder_says_so(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_trial_cut_short_by_the_time_limit_resumes_when_the_same_command_runs_again(tmp_path):
+def test_a_trial_stopped_by_ctrl_c_resumes_when_the_same_command_runs_again(tmp_path):
+    """Ctrl-C reaches tune.py alone (its trials run in sessions of their own): it stops the trial and queues it.
+    The time limit does the same (test_the_search_itself_imports_no_framework)."""
     argv = ["--space", "dropout=0.1|0.2", "--sampler", "grid", "--trials", "1", "--out", str(tmp_path / "tune"),
             *trial_overrides(tmp_path, epochs=60)]
-    output = finish(tune([*argv, "--timeout_minutes", "0.3"]))
-    assert "trial 0: cut short by the time limit; queued to resume" in output and "| cut short |" in output
+    folder = tmp_path / "tune" / "search" / "trial-000"
+    stopped = tune(argv)
+    while not (folder / "artifacts" / "history.json").exists() or len(epochs_trained(folder)) < 2:
+        assert stopped.poll() is None, stopped.communicate()[0]
+        time.sleep(0.5)
+    stopped.send_signal(signal.SIGINT)
+    output = stopped.communicate(timeout=120)[0]
+    assert stopped.returncode == 130 and "trial 0: cut short; queued to resume" in output
+    assert output.strip().endswith("interrupted: run the same command again to resume")
     storage = f"sqlite:///{tmp_path / 'tune' / 'search' / 'study.db'}"
     assert [t.state.name for t in trials_of(storage)] == ["FAIL", "WAITING"]
 
@@ -141,7 +150,7 @@ def test_a_trial_cut_short_by_the_time_limit_resumes_when_the_same_command_runs_
     trials = trials_of(storage)
     assert [(t.state.name, t.user_attrs["run"]) for t in trials] == [("FAIL", "trial-000"), ("COMPLETE", "trial-000")]
     assert trials[0].params == trials[1].params
-    assert epochs_trained(tmp_path / "tune" / "search" / "trial-000") == list(range(60))
+    assert epochs_trained(folder) == list(range(60))
 
 
 def test_a_bad_space_storage_or_override_is_one_line_and_writes_nothing(tmp_path):

@@ -44,7 +44,7 @@ class Worker:
         self.failures = 0
 
     def run(self) -> None:
-        while self.deadline is None or time.monotonic() < self.deadline:
+        while not self.objective.stopping.is_set() and (self.deadline is None or time.monotonic() < self.deadline):
             fail_stale_trials(self.study)  # a lost worker's trial is queued again
             states = collections.Counter(t.state for t in self.study.get_trials(deepcopy=False))
             finished = sum(states[s] for s in FINISHED)
@@ -54,7 +54,7 @@ class Worker:
                 self.study.optimize(self.objective, n_trials=1, catch=(TrialFailed, CutShort),
                                     callbacks=[self.after_trial])
             else:  # the rest are running elsewhere: wait for them to end or go stale
-                time.sleep(WAIT_S)
+                self.objective.stopping.wait(WAIT_S)
 
     def after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         """Say how the trial ended; queue a trial cut short again (it resumes in its folder)."""
@@ -63,8 +63,7 @@ class Worker:
                 state=TrialState.WAITING, params=trial.params, distributions=trial.distributions,
                 user_attrs={k: v for k, v in trial.user_attrs.items() if k != "cut_short"},
                 system_attrs=trial.system_attrs))
-            print(f"trial {trial.number}: cut short by the time limit; queued to resume from its last epoch",
-                  flush=True)
+            print(f"trial {trial.number}: cut short; queued to resume from its last epoch", flush=True)
             return
         self.failures = self.failures + 1 if trial.state == TrialState.FAIL else 0
         if trial.state == TrialState.FAIL:

@@ -10,8 +10,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import optuna
@@ -30,7 +31,8 @@ class TrialFailed(Exception):
 
 
 class CutShort(Exception):
-    """The search's time ran out while the trial trained: it is queued again, to resume from its last epoch."""
+    """The search's time ran out, or it was stopped, while the trial trained: it is queued again, to resume from its
+    last epoch."""
 
 
 @dataclass
@@ -42,6 +44,7 @@ class Trials:
     space: dict  # field -> tuning.space.Dimension
     deadline: float | None = None  # time.monotonic() at which running trials are cut short
     env: dict | None = None  # the environment of the trials' processes
+    stopping: threading.Event = field(default_factory=threading.Event)  # set: cut running trials short (Ctrl-C)
 
     def __call__(self, trial: optuna.Trial) -> float:
         params = {name: dim.suggest(trial) for name, dim in self.space.items()}
@@ -52,8 +55,10 @@ class Trials:
         print(f"trial {trial.number}: {' '.join(f'{k}={v}' for k, v in params.items())} in {folder}", flush=True)
         with open(folder / "log.txt", "a") as log:
             env = {**(self.env or os.environ), "PYTHONUNBUFFERED": "1"}  # its log shows each line as it comes
+            # A session of its own: Ctrl-C reaches the search, which stops its trials and queues them.
             process = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *self.argv(params, folder)],
-                                       stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=die_with_parent)
+                                       stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=die_with_parent,
+                                       start_new_session=True)
             try:
                 self.watch(trial, process, files, folder)
             finally:
@@ -87,10 +92,10 @@ class Trials:
                                              "val_accuracy": epochs[-1]["val_accuracy"],
                                              "why": "behind the other trials at this epoch (the study's pruner)"})
                 raise optuna.TrialPruned(f"behind the others after epoch {reported}")
-            if self.deadline is not None and time.monotonic() > self.deadline:
+            if self.stopping.is_set() or (self.deadline is not None and time.monotonic() > self.deadline):
                 stop(process)
                 trial.set_user_attr("cut_short", True)
-                raise CutShort(f"trial {trial.number}: the search's time ran out after epoch {reported}")
+                raise CutShort(f"trial {trial.number}: stopped after epoch {reported}")
             time.sleep(POLL_S)
 
 
