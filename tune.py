@@ -16,6 +16,8 @@ and a trial whose worker died (SIGKILL, a lost machine) is taken up by another o
 """
 
 import argparse
+import dataclasses
+import difflib
 import math
 import os
 import signal
@@ -26,7 +28,7 @@ from pathlib import Path
 
 import optuna
 
-from config import make_config
+from config import Config, make_config
 from models.runs import command_line_overrides
 from runkit import cli
 from runkit.errors import UserError
@@ -65,6 +67,10 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
                                                                           "is taken up by another")
     parser.add_argument("--report", action="store_true", help="only report on the study")
     args, overrides = parser.parse_known_args(argv)
+    options, fields = [a.dest for a in parser._actions], {f.name for f in dataclasses.fields(Config)}
+    for name in (arg[2:].split("=")[0] for arg in overrides if arg.startswith("--")):
+        if name not in fields and (meant := close_to(name, options)):  # a misspelt option of tune.py's own
+            raise UserError(f"unknown option --{name}; did you mean --{meant}?")
     if args.workers < 1 or args.heartbeat_seconds < 1:
         raise UserError("--workers and --heartbeat_seconds must be at least 1")
     if args.trials is not None and args.trials < 1:
@@ -72,6 +78,11 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     if args.timeout_minutes is not None and not args.timeout_minutes > 0:
         raise UserError(f"--timeout_minutes {args.timeout_minutes}: must be above 0")
     return args, overrides
+
+
+def close_to(name: str, options: list[str]) -> str | None:
+    """The option a misspelt name meant, if one is close (config fields get their did-you-mean later)."""
+    return next(iter(difflib.get_close_matches(name, options, n=1, cutoff=0.8)), None)
 
 
 def main(argv: list[str]) -> None:

@@ -15,6 +15,7 @@ from optuna.trial import TrialState
 from config import PATH_FIELDS
 from models.runs import command_line_overrides
 from runkit.files import atomic_path, write_json
+from tuning.trials import describe
 
 PLOTS = {"history": plots.plot_optimization_history, "importances": plots.plot_param_importances,
          "parallel_coordinates": plots.plot_parallel_coordinate, "epochs": plots.plot_intermediate_values}
@@ -66,10 +67,7 @@ def table(trials: list[optuna.trial.FrozenTrial]) -> str:
         state = "cut short" if t.user_attrs.get("cut_short") else t.state.name.lower()
         lines.append(f"| {t.number} | {state} | {'-' if t.value is None else f'{t.value:.4f}'} | "
                      f"{len(t.intermediate_values)} | {'-' if minutes is None else f'{minutes:.1f}'} | "
-                     f"{' '.join(f'{k}={format_value(v)}' for k, v in t.params.items())} | "
+                     f"{describe(t.params)} | "
                      f"{t.user_attrs.get('run', '-')} |")
     return "\n".join(lines)
 
-
-def format_value(value) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)

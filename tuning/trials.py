@@ -52,7 +52,7 @@ class Trials:
         trial.set_user_attr("run", run)
         folder = make_folder(self.folder / run)
         files = RunFiles(folder / "artifacts")
-        print(f"trial {trial.number}: {' '.join(f'{k}={v}' for k, v in params.items())} in {folder}", flush=True)
+        print(f"trial {trial.number}: {describe(params)} in {folder}", flush=True)
         with open(folder / "log.txt", "a") as log:
             env = {**(self.env or os.environ), "PYTHONUNBUFFERED": "1"}  # its log shows each line as it comes
             # A session of its own: Ctrl-C reaches the search, which stops its trials and queues them.
@@ -97,6 +97,11 @@ class Trials:
                 trial.set_user_attr("cut_short", True)
                 raise CutShort(f"trial {trial.number}: stopped after epoch {reported}")
             time.sleep(POLL_S)
+
+
+def describe(params: dict) -> str:
+    """A trial's values on one line, floats to 4 significant digits."""
+    return " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
 
 
 def stop(process: subprocess.Popen) -> None:
