@@ -16,9 +16,12 @@ import optuna
 import pytest
 
 import tune
+from config import PRESETS
 from models.runs import command_line_overrides
 from runkit.errors import UserError
 from tests.helpers import ROOT, as_argv, assert_one_line_error, run_script, write_synthetic_fashion_mnist
+from tuning.report import best_config
+from tuning.space import grid_of, read_space
 
 
 def trial_overrides(root: Path, epochs: int) -> list[str]:
@@ -153,6 +156,31 @@ def test_a_trial_stopped_by_ctrl_c_resumes_when_the_same_command_runs_again(tmp_
     assert [(t.state.name, t.user_attrs["run"]) for t in trials] == [("FAIL", "trial-000"), ("COMPLETE", "trial-000")]
     assert trials[0].params == trials[1].params
     assert epochs_trained(folder) == list(range(20))
+
+
+def test_a_space_from_the_command_line_or_a_file_draws_each_kind_within_its_bounds(tmp_path):
+    text = "clr_max=log:1e-4:3e-3, finetune_layers=int:40:154,dropout=0:0.5,optimizer=adam|adamw"
+    (tmp_path / "space.txt").write_text("# the issue's example\nclr_max=log:1e-4:3e-3  # peak LR\n"
+                                        "finetune_layers=int:40:154\ndropout=0:0.5, optimizer=adam|adamw\n")
+    space = read_space(text)
+    assert read_space(str(tmp_path / "space.txt")) == space
+    assert {name: dim.kind for name, dim in space.items()} == {"clr_max": "log", "finetune_layers": "int",
+                                                               "dropout": "float", "optimizer": "choice"}
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(20):
+        values = {name: dim.suggest(study.ask()) for name, dim in space.items()}
+        assert 1e-4 <= values["clr_max"] <= 3e-3 and 0 <= values["dropout"] <= 0.5
+        assert isinstance(values["finetune_layers"], int) and 40 <= values["finetune_layers"] <= 154
+        assert values["optimizer"] in ("adam", "adamw")
+    assert grid_of(read_space("seed=42|1|2,image_size=96|128")) == {"seed": ["42", "1", "2"],
+                                                                    "image_size": ["96", "128"]}
+
+
+def test_the_best_trials_config_is_typed_and_holds_no_path():
+    best = best_config({"dropout": 0.25, "optimizer": "adamw", "finetune_layers": 77},
+                       ["--preset", "quick", "--data_dir", "/data", "--label_smoothing", "0.1"])
+    assert best == {**PRESETS["quick"], "label_smoothing": 0.1, "dropout": 0.25, "optimizer": "adamw",
+                    "finetune_layers": 77}
 
 
 def test_a_bad_space_storage_or_override_is_one_line_and_writes_nothing(tmp_path):
