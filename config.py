@@ -44,11 +44,14 @@ class Config:
     translation: float = 0.0  # max shift as a fraction of the image (e.g. 0.08)
     horizontal_flip: bool = True  # clothes are left-right symmetric, up-down is not (never on MNIST: the data set says)
     erasing: float = 0.0  # probability of blanking a random rectangle (random erasing, Zhong et al. 2020)
-    # The corruption families (docs/robustness.md): light, blur and sensor noise, off by default.
+    # The corruption families (docs/robustness.md): sketch, light, blur, sensor and impulse noise, lines; all off.
     contrast: float = 0.0  # max contrast change as a fraction (e.g. 0.5: x0.5 to x1.5)
     brightness: float = 0.0  # max brightness shift as a fraction of the pixel range (e.g. 0.3: +-77 of 255)
     blur: float = 0.0  # probability of a Gaussian blur (sigma up to 1 pixel of the stored image)
     noise: float = 0.0  # max standard deviation of Gaussian pixel noise, in 0-255 levels (drawn per image)
+    sketch: float = 0.0  # probability of redrawing an image as a sketch of its edges
+    impulse: float = 0.0  # max share of pixels set to black or white (salt and pepper, drawn per image; e.g. 0.1)
+    lines: float = 0.0  # probability of 1 to 3 straight lines drawn across an image
     augment_share: float = 1.0  # share of training images the geometric changes and these four reach (the rest
     # stay as stored: flips and erasing reach all)
     # --- training: phase 1 trains the head on a frozen base, phase 2 fine-tunes the base ---
@@ -177,6 +180,9 @@ def validate(cfg: Config) -> Config:
         ("brightness", 0 <= cfg.brightness <= 1, "must be in [0, 1] (a fraction of the pixel range)"),
         ("blur", 0 <= cfg.blur <= 1, "must be in [0, 1] (a probability)"),
         ("noise", 0 <= cfg.noise <= 255, "must be in [0, 255] (pixel levels)"),
+        ("sketch", 0 <= cfg.sketch <= 1, "must be in [0, 1] (a probability)"),
+        ("impulse", 0 <= cfg.impulse <= 0.5, "must be in [0, 0.5] (a share of the pixels)"),
+        ("lines", 0 <= cfg.lines <= 1, "must be in [0, 1] (a probability)"),
         ("augment_share", 0 < cfg.augment_share <= 1, "must be in (0, 1] (a share of the images)"),
         ("batch_size", 1 <= cfg.batch_size <= MAX_BATCH, f"must be in [1, {MAX_BATCH}]"),
         ("frozen_epochs", 0 <= cfg.frozen_epochs <= MAX_EPOCHS, f"must be in [0, {MAX_EPOCHS}]"),

@@ -3,8 +3,8 @@
 Each family is off unless the config asks for it (only what it asks is built: on TensorFlow one geometric layer
 keeps Keras from compiling the step with XLA), each random layer draws its own stream, and new pixels are the
 data set's own (the MNISTs' black background, never a reflection of the object). The changes work on the
-stored image, which is small, so they cost little. The corruption families (light, blur, noise) train for the
-pictures of `bench.robustness` without its exact changes (docs/robustness.md).
+stored image, which is small, so they cost little. The corruption families (sketch, light, blur, noise, impulse
+noise, lines) train for the pictures of `bench.robustness` without its exact changes (docs/robustness.md).
 """
 
 import numpy as np
@@ -14,7 +14,7 @@ from runkit.frameworks import keras, layers
 
 # New names go last: the seeds of the others stay what they were.
 AUGMENTATIONS = ("rotation", "zoom", "shear", "translation", "horizontal_flip", "erasing", "contrast", "brightness",
-                 "blur", "noise", "augment_share")
+                 "blur", "noise", "augment_share", "sketch", "impulse", "lines")
 PIXEL_RANGE = (0, 255)
 
 
@@ -47,6 +47,98 @@ class RandomPixelNoise(layers.Layer):
         return input_shape
 
 
+class RandomImpulseNoise(layers.Layer):
+    """Pixels set to black or white (salt and pepper), their share drawn for each image from [0, max_share];
+    training only."""
+
+    def __init__(self, max_share: float, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.max_share, self.seed = max_share, seed
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=False):
+        if not training:
+            return images
+        images = keras.ops.cast(images, self.compute_dtype)
+        n, height, width = (keras.ops.shape(images)[i] for i in range(3))
+        share = keras.random.uniform((n, 1, 1, 1), 0, self.max_share, seed=self.generator)
+        hit = keras.random.uniform((n, height, width, 1), seed=self.generator) < share  # every channel of a pixel
+        white = keras.random.uniform((n, height, width, 1), seed=self.generator) < 0.5
+        return keras.ops.where(hit, keras.ops.where(white, PIXEL_RANGE[1], PIXEL_RANGE[0]), images)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+class RandomSketch(layers.Layer):
+    """An image, with probability `rate`, redrawn as a sketch of its edges: the brightness gradient's magnitude
+    (central differences), stretched to a peak drawn from [128, 255], over a share drawn from [0, 0.5] of the
+    picture itself; training only."""
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate, self.seed = rate, seed
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=False):
+        if not training:
+            return images
+        ops = keras.ops
+        images = ops.cast(images, self.compute_dtype)
+        grey = ops.pad(ops.mean(images, axis=-1, keepdims=True), [(0, 0), (1, 1), (1, 1), (0, 0)])
+        dy, dx = grey[:, 2:, 1:-1] - grey[:, :-2, 1:-1], grey[:, 1:-1, 2:] - grey[:, 1:-1, :-2]
+        edges = ops.sqrt(dx * dx + dy * dy)
+        edges = edges / ops.maximum(ops.max(edges, axis=(1, 2, 3), keepdims=True), 1.0)
+        n = ops.shape(images)[0]
+        peak = keras.random.uniform((n, 1, 1, 1), 128, 255, seed=self.generator)
+        kept = keras.random.uniform((n, 1, 1, 1), 0, 0.5, seed=self.generator)
+        sketch = ops.clip(edges * peak * (1 - kept) + images * kept, *PIXEL_RANGE)
+        chosen = keras.random.uniform((n, 1, 1, 1), seed=self.generator) < self.rate
+        return ops.where(chosen, sketch, images)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+class RandomLines(layers.Layer):
+    """An image, with probability `rate`, crossed by 1 to 3 straight lines, each with ends anywhere in it, a width
+    of 1 to 2.5 pixels and a grey level of its own; training only."""
+
+    MOST = 3
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate, self.seed = rate, seed
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=False):
+        if not training:
+            return images
+        ops = keras.ops
+        images = ops.cast(images, self.compute_dtype)
+        n, height, width = (ops.shape(images)[i] for i in range(3))
+        size = ops.cast(ops.stack([height, width]), self.compute_dtype)
+        ends = keras.random.uniform((n, self.MOST, 2, 2), seed=self.generator) * size  # (image, line, end, y/x)
+        half_width = keras.random.uniform((n, self.MOST, 1, 1), 0.5, 1.25, seed=self.generator)
+        level = keras.random.uniform((n, self.MOST, 1, 1), *PIXEL_RANGE, seed=self.generator)
+        count = keras.random.randint((n, 1, 1, 1), 1, self.MOST + 1, seed=self.generator)
+        chosen = keras.random.uniform((n, 1, 1, 1), seed=self.generator) < self.rate
+        y, x = ops.meshgrid(ops.arange(height, dtype=self.compute_dtype), ops.arange(width, dtype=self.compute_dtype),
+                            indexing="ij")
+        start, direction = ends[:, :, 0], ends[:, :, 1] - ends[:, :, 0]  # (n, lines, 2)
+        sy, sx, dy, dx = (ops.reshape(v, (n, self.MOST, 1, 1)) for v in
+                          (start[..., 0], start[..., 1], direction[..., 0], direction[..., 1]))
+        along = ops.clip(((y - sy) * dy + (x - sx) * dx) / ops.maximum(dy * dy + dx * dx, 1e-6), 0, 1)
+        distance = ops.sqrt((y - sy - along * dy) ** 2 + (x - sx - along * dx) ** 2)  # to the segment
+        for line in range(self.MOST):
+            on = (distance[:, line, :, :, None] < half_width[:, line, :, :, None]) & (line < count) & chosen
+            images = ops.where(on, level[:, line, :, :, None], images)
+        return images
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
 class OnAShare(layers.Layer):
     """`inner` applied to a random share of the images, the others passed through as they are (so that a
     batch keeps clean pictures whatever `inner` does); training only."""
@@ -71,9 +163,10 @@ class OnAShare(layers.Layer):
 
 
 def build_augmentation(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Sequential:
-    """Random changes on the stored image, in the order a camera makes them: framing, light, optics (blur),
-    sensor noise; then flips and erasing. Active only in training. With `augment_share` below 1 the framing and
-    corruption changes reach that share of the images only, and the others stay as they were stored."""
+    """Random changes on the stored image, in the order a picture is made: framing, how it is drawn (a sketch),
+    light, optics (blur), sensor noise, what is drawn over it (lines); then flips and erasing. Active only in
+    training. With `augment_share` below 1 the framing and corruption changes reach that share of the images only,
+    and the others stay as they were stored."""
     seeds = augmentation_seeds(cfg.seed)
     fill = {"fill_mode": spec.fill_mode, "fill_value": spec.background}
     framing = []
@@ -91,6 +184,8 @@ def build_augmentation(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Sequential:
         for step in framing:
             step.supports_jit = True
     corruptions = []
+    if cfg.sketch:
+        corruptions.append(RandomSketch(cfg.sketch, seed=seeds["sketch"], name="random_sketch"))
     if cfg.contrast:
         corruptions.append(layers.RandomContrast(cfg.contrast, value_range=PIXEL_RANGE, seed=seeds["contrast"]))
     if cfg.brightness:
@@ -101,6 +196,10 @@ def build_augmentation(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Sequential:
                                                      value_range=PIXEL_RANGE, seed=seeds["blur"]))
     if cfg.noise:
         corruptions.append(RandomPixelNoise(cfg.noise, seed=seeds["noise"], name="random_pixel_noise"))
+    if cfg.impulse:
+        corruptions.append(RandomImpulseNoise(cfg.impulse, seed=seeds["impulse"], name="random_impulse_noise"))
+    if cfg.lines:
+        corruptions.append(RandomLines(cfg.lines, seed=seeds["lines"], name="random_lines"))
     steps = framing + corruptions
     if steps and cfg.augment_share < 1:
         steps = [OnAShare(keras.Sequential(steps, name="framing_and_corruptions"), cfg.augment_share,

@@ -110,10 +110,12 @@ def test_each_random_layer_draws_its_own_stream():
 
 def test_corruption_families_are_built_only_when_asked_each_with_its_own_seed():
     assert [type(layer).__name__ for layer in build_augmentation(make_config({})).layers] == ["RandomFlip"]
-    families = {"contrast": 0.5, "brightness": 0.3, "blur": 0.5, "noise": 50.0}
+    families = {"contrast": 0.5, "brightness": 0.3, "blur": 0.5, "noise": 50.0, "sketch": 0.2, "impulse": 0.1,
+                "lines": 0.2}
     augmentation = build_augmentation(make_config({**families, "horizontal_flip": False}))
     assert [type(layer).__name__ for layer in augmentation.layers] == [
-        "RandomContrast", "RandomBrightness", "RandomGaussianBlur", "RandomPixelNoise"]
+        "RandomSketch", "RandomContrast", "RandomBrightness", "RandomGaussianBlur", "RandomPixelNoise",
+        "RandomImpulseNoise", "RandomLines"]
     seeds = [layer.seed for layer in augmentation.layers]
     assert len(set(seeds)) == len(seeds)
 
@@ -127,6 +129,49 @@ def test_pixel_noise_draws_a_standard_deviation_per_image_in_training_only():
     stds = noisy.reshape(256, -1).std(axis=1)
     assert stds.max() < 62 and stds.min() < 5 and 25 < stds.mean() < 35  # uniform in [0, 60] per image
     assert not np.allclose(noisy[0], augmentation(grey, training=True).numpy()[0])  # new draws each call
+
+
+def square(count: int) -> np.ndarray:
+    """Black images with a 12x12 square of grey 200 in the middle."""
+    images = np.zeros((count, 28, 28, 1), "uint8")
+    images[:, 8:20, 8:20] = 200
+    return images
+
+
+def test_impulse_noise_sets_a_share_drawn_per_image_of_pixels_to_black_or_white_in_training_only():
+    augmentation = build_augmentation(make_config({"impulse": 0.2, "horizontal_flip": False}))
+    grey = np.full((256, 28, 28, 1), 128, "uint8")
+    np.testing.assert_array_equal(augmentation(grey, training=False), grey.astype("float32"))
+    noisy = augmentation(grey, training=True).numpy()
+    assert set(np.unique(noisy)) == {0.0, 128.0, 255.0}
+    shares = (noisy != 128).reshape(256, -1).mean(axis=1)
+    assert shares.max() < 0.25 and shares.min() < 0.02 and 0.08 < shares.mean() < 0.12  # uniform in [0, 0.2]
+    assert 0.4 < (noisy == 255).sum() / (noisy != 128).sum() < 0.6  # salt and pepper alike
+
+
+def test_a_sketch_keeps_the_edges_and_darkens_what_is_flat_on_a_share_of_the_images():
+    augmentation = build_augmentation(make_config({"sketch": 1.0, "horizontal_flip": False}))
+    images = square(64)
+    np.testing.assert_array_equal(augmentation(images, training=False), images.astype("float32"))
+    sketch = augmentation(images, training=True).numpy()
+    assert (sketch[:, 10:18, 10:18] <= 0.5 * 200 + 1e-3).all()  # inside: no gradient, at most half the picture
+    assert (sketch[:, 8, 10:18] >= 64 - 1e-3).all() and (sketch[:, 10:18, 19] >= 64 - 1e-3).all()  # the outline
+    assert (sketch[:, :5, :5] == 0).all() and len(np.unique(sketch[:, 9, 14])) > 32  # peaks drawn per image
+    half = build_augmentation(make_config({"sketch": 0.5, "horizontal_flip": False}))
+    changed = (half(square(512), training=True).numpy() != square(512)).reshape(512, -1).any(axis=1)
+    assert 0.43 < changed.mean() < 0.57  # 512 draws of 50%: 0.022 is one standard deviation
+
+
+def test_lines_cross_a_share_of_the_images_each_line_a_thin_stroke():
+    augmentation = build_augmentation(make_config({"lines": 0.5, "horizontal_flip": False}))
+    black = np.zeros((512, 28, 28, 1), "uint8")
+    np.testing.assert_array_equal(augmentation(black, training=False), black.astype("float32"))
+    drawn = augmentation(black, training=True).numpy()
+    lit = (drawn > 0).reshape(512, -1).sum(axis=1)
+    assert 0.43 < (lit > 0).mean() < 0.57
+    assert np.median(lit[lit > 0]) < 120 and lit.max() < 400  # strokes, not fills: 3 lines of 40 px by 3 at most
+    levels = np.unique(drawn[drawn > 0].round())
+    assert len(levels) > 50  # a grey level of its own for each line
 
 
 def test_an_augment_share_leaves_the_other_images_as_stored():
