@@ -52,6 +52,9 @@ class Config:
     sketch: float = 0.0  # probability of redrawing an image as a sketch of its edges
     impulse: float = 0.0  # max share of pixels set to black or white (salt and pepper, drawn per image; e.g. 0.1)
     lines: float = 0.0  # probability of 1 to 3 straight lines drawn across an image
+    augmix: bool = False  # AugMix: chains of random operations mixed with the image (Hendrycks et al. 2020)
+    consistency: float = 0.0  # weight of AugMix's Jensen-Shannon consistency loss over the image and two AugMix
+    # views of it (the paper's 12; 0: off); each step then runs the classifier on three views
     augment_share: float = 1.0  # share of training images the geometric changes and these four reach (the rest
     # stay as stored: flips and erasing reach all)
     # --- training: phase 1 trains the head on a frozen base, phase 2 fine-tunes the base ---
@@ -183,6 +186,7 @@ def validate(cfg: Config) -> Config:
         ("sketch", 0 <= cfg.sketch <= 1, "must be in [0, 1] (a probability)"),
         ("impulse", 0 <= cfg.impulse <= 0.5, "must be in [0, 0.5] (a share of the pixels)"),
         ("lines", 0 <= cfg.lines <= 1, "must be in [0, 1] (a probability)"),
+        ("consistency", 0 <= cfg.consistency <= 100, "must be in [0, 100] (a loss weight)"),
         ("augment_share", 0 < cfg.augment_share <= 1, "must be in (0, 1] (a share of the images)"),
         ("batch_size", 1 <= cfg.batch_size <= MAX_BATCH, f"must be in [1, {MAX_BATCH}]"),
         ("frozen_epochs", 0 <= cfg.frozen_epochs <= MAX_EPOCHS, f"must be in [0, {MAX_EPOCHS}]"),

@@ -4,7 +4,8 @@ Each family is off unless the config asks for it (only what it asks is built: on
 keeps Keras from compiling the step with XLA), each random layer draws its own stream, and new pixels are the
 data set's own (the MNISTs' black background, never a reflection of the object). The changes work on the
 stored image, which is small, so they cost little. The corruption families (sketch, light, blur, noise, impulse
-noise, lines) train for the pictures of `bench.robustness` without its exact changes (docs/robustness.md).
+noise, lines, AugMix) train for the pictures of `bench.robustness` without its exact changes (docs/robustness.md);
+AugMix's consistency loss is models/consistency.py.
 """
 
 import numpy as np
@@ -14,7 +15,8 @@ from runkit.frameworks import keras, layers
 
 # New names go last: the seeds of the others stay what they were.
 AUGMENTATIONS = ("rotation", "zoom", "shear", "translation", "horizontal_flip", "erasing", "contrast", "brightness",
-                 "blur", "noise", "augment_share", "sketch", "impulse", "lines")
+                 "blur", "noise", "augment_share", "sketch", "impulse", "lines", "augmix", "augmix_view_1",
+                 "augmix_view_2")
 PIXEL_RANGE = (0, 255)
 
 
@@ -139,6 +141,81 @@ class RandomLines(layers.Layer):
         return input_shape
 
 
+class RandomAugMix(layers.Layer):
+    """AugMix (Hendrycks et al. 2020) drawn per image inside the compiled step: `width` chains of 1 to `depth`
+    operations (autocontrast, rotate, shear, translate, posterize, solarize, at the paper's severity 3 of 10), their
+    results mixed by Dirichlet weights, then with the image by a Beta weight; training only. Keras' AugMix picks
+    its operations with Python's `random` while the step is traced, so a compiled step would repeat one chain for
+    every batch (and a resumed run another one); here every choice is a tensor drawn from the layer's seed."""
+
+    OPERATIONS = ("autocontrast", "rotate", "shear_x", "shear_y", "translate_x", "translate_y", "posterize",
+                  "solarize")
+    SEVERITY = 0.3  # the paper's level 3 of 10: rotations up to 9 degrees, shears up to 0.09, shifts up to 1/10
+
+    def __init__(self, seed: int | None = None, width: int = 3, depth: int = 3, fill_value: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.seed, self.width, self.depth, self.fill_value = seed, width, depth, fill_value
+        self.generator = keras.random.SeedGenerator(seed)
+        self.supports_jit = False  # TensorFlow's image transform has no XLA kernel (jit_on_jax marks it on JAX)
+
+    def call(self, images, training=False):
+        if not training:
+            return images
+        ops = keras.ops
+        images = ops.cast(images, self.compute_dtype)
+        n = ops.shape(images)[0]
+        weights = keras.random.gamma((n, self.width), 1.0, seed=self.generator)  # Dirichlet(1, ..., 1)
+        weights = ops.reshape(weights / ops.sum(weights, axis=1, keepdims=True), (n, self.width, 1, 1, 1))
+        mixed = 0.0
+        for chain in range(self.width):
+            steps = keras.random.randint((n, 1, 1, 1), 1, self.depth + 1, seed=self.generator)
+            image = images
+            for step in range(self.depth):
+                changed = self.operation(image)
+                image = ops.where(step < steps, changed, image)
+            mixed = mixed + weights[:, chain] * image
+        beta = keras.random.uniform((n, 1, 1, 1), seed=self.generator)  # Beta(1, 1)
+        return ops.clip((1 - beta) * images + beta * mixed, *PIXEL_RANGE)
+
+    def operation(self, images):
+        """One operation per image, drawn from OPERATIONS; each with a magnitude and sign of its own."""
+        ops, random = keras.ops, keras.random
+        n, height, width = (ops.shape(images)[i] for i in range(3))
+        choice = random.randint((n,), 0, len(self.OPERATIONS), seed=self.generator)
+        picked = {name: ops.equal(choice, i) for i, name in enumerate(self.OPERATIONS)}
+        level = random.uniform((n,), 0.1, 1.0, seed=self.generator) * self.SEVERITY
+        sign = ops.where(random.uniform((n,), seed=self.generator) < 0.5, -1.0, 1.0)
+        # One affine map per image (identity unless a geometric operation was drawn), about the image's centre.
+        angle = ops.where(picked["rotate"], sign * level * np.deg2rad(30), 0.0)
+        shear_x = ops.where(picked["shear_x"], sign * level * 0.3, 0.0)
+        shear_y = ops.where(picked["shear_y"], sign * level * 0.3, 0.0)
+        shift_x = ops.where(picked["translate_x"], sign * level * ops.cast(width, "float32") / 3, 0.0)
+        shift_y = ops.where(picked["translate_y"], sign * level * ops.cast(height, "float32") / 3, 0.0)
+        cx, cy = (ops.cast(width, "float32") - 1) / 2, (ops.cast(height, "float32") - 1) / 2
+        cos, sin = ops.cos(angle), ops.sin(angle)
+        a0, a1, b0, b1 = cos, -sin + shear_x, sin + shear_y, cos
+        transform = ops.stack([a0, a1, cx - a0 * cx - a1 * cy - shift_x, b0, b1, cy - b0 * cx - b1 * cy - shift_y,
+                               ops.zeros_like(a0), ops.zeros_like(a0)], axis=1)
+        moved = ops.image.affine_transform(images, transform, fill_value=self.fill_value)
+        # The pixel operations, on the whole image.
+        low = ops.min(images, axis=(1, 2, 3), keepdims=True)
+        high = ops.max(images, axis=(1, 2, 3), keepdims=True)
+        stretched = (images - low) * 255 / ops.maximum(high - low, 1.0)
+        levels = ops.reshape(2 ** (4 - ops.round(level / self.SEVERITY)), (n, 1, 1, 1))  # 8 or 16 grey levels
+        step = 256 / levels
+        posterized = ops.floor(images / step) * step
+        threshold = ops.reshape(256 - level * 256, (n, 1, 1, 1))
+        solarized = ops.where(images >= threshold, 255 - images, images)
+        by_pixels = {"autocontrast": stretched, "posterize": posterized, "solarize": solarized}
+        out = moved
+        for name, changed in by_pixels.items():
+            out = ops.where(ops.reshape(picked[name], (n, 1, 1, 1)), changed, out)
+        return out
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
 class OnAShare(layers.Layer):
     """`inner` applied to a random share of the images, the others passed through as they are (so that a
     batch keeps clean pictures whatever `inner` does); training only."""
@@ -162,6 +239,14 @@ class OnAShare(layers.Layer):
         return input_shape
 
 
+def jit_on_jax(layer: layers.Layer) -> layers.Layer:
+    """The layer, marked compilable on JAX: there Keras' image transforms are plain jax.numpy (map_coordinates)
+    and compile; TensorFlow's image transform op, which the layers' flag describes, has no XLA kernel."""
+    if keras.backend.backend() == "jax":
+        layer.supports_jit = True
+    return layer
+
+
 def build_augmentation(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Sequential:
     """Random changes on the stored image, in the order a picture is made: framing, how it is drawn (a sketch),
     light, optics (blur), sensor noise, what is drawn over it (lines); then flips and erasing. Active only in
@@ -178,11 +263,7 @@ def build_augmentation(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Sequential:
         framing.append(layers.RandomShear(x_factor=cfg.shear, y_factor=cfg.shear, **fill, seed=seeds["shear"]))
     if cfg.translation:
         framing.append(layers.RandomTranslation(cfg.translation, cfg.translation, **fill, seed=seeds["translation"]))
-    if keras.backend.backend() == "jax":
-        # There they are plain jax.numpy (map_coordinates) and compile; TensorFlow's image transform op,
-        # which the layers' flag describes, has no XLA kernel.
-        for step in framing:
-            step.supports_jit = True
+    framing = [jit_on_jax(step) for step in framing]
     corruptions = []
     if cfg.sketch:
         corruptions.append(RandomSketch(cfg.sketch, seed=seeds["sketch"], name="random_sketch"))
@@ -200,6 +281,8 @@ def build_augmentation(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Sequential:
         corruptions.append(RandomImpulseNoise(cfg.impulse, seed=seeds["impulse"], name="random_impulse_noise"))
     if cfg.lines:
         corruptions.append(RandomLines(cfg.lines, seed=seeds["lines"], name="random_lines"))
+    if cfg.augmix:
+        corruptions.append(jit_on_jax(RandomAugMix(seeds["augmix"], fill_value=spec.background, name="augmix")))
     steps = framing + corruptions
     if steps and cfg.augment_share < 1:
         steps = [OnAShare(keras.Sequential(steps, name="framing_and_corruptions"), cfg.augment_share,

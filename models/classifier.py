@@ -13,7 +13,8 @@ import importlib
 import numpy as np
 
 from data.spec import FASHION_MNIST, DataSpec
-from models.augmentation import build_augmentation
+from models.augmentation import augmentation_seeds, build_augmentation
+from models.consistency import AugMixViews, JensenShannon
 from runkit.errors import UserError
 from runkit.files import require
 from runkit.frameworks import keras, layers
@@ -52,7 +53,14 @@ def build_model(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Model:
     """The training model: augmentation, then the classifier (reach it with `classifier_of`)."""
     keras.utils.set_random_seed(cfg.seed)
     inputs = keras.Input(spec.input_shape, name="pixels")
-    outputs = build_classifier(cfg, spec)(build_augmentation(cfg, spec)(inputs))
+    augmented = build_augmentation(cfg, spec)(inputs)
+    classifier = build_classifier(cfg, spec)
+    outputs = classifier(augmented)
+    if cfg.consistency:  # the same classifier on two AugMix views too, in training (models/consistency.py)
+        seeds = augmentation_seeds(cfg.seed)
+        views = [classifier(AugMixViews(seeds[name], name=name)(augmented)) for name in ("augmix_view_1",
+                                                                                      "augmix_view_2")]
+        outputs = JensenShannon(cfg.consistency, name="consistency")([outputs, *views])
     return keras.Model(inputs, outputs, name=f"{spec.name}_{cfg.architecture}")
 
 

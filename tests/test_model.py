@@ -3,9 +3,10 @@ import importlib.util
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from keras.src.trainers.trainer import model_supports_jit  # Keras' own test for jit_compile="auto"
 
-from config import make_config
+from config import PRESETS, make_config
 from evaluation.cam import activation_maps
 from inference.export import export_checked
 from models.augmentation import build_augmentation
@@ -19,6 +20,7 @@ from models.classifier import (
     with_flip_averaging,
 )
 from models.clr import CyclicalLR
+from models.consistency import JensenShannon, jensen_shannon
 from models.training import loss_for, sparse_crossentropy
 
 
@@ -111,11 +113,11 @@ def test_each_random_layer_draws_its_own_stream():
 def test_corruption_families_are_built_only_when_asked_each_with_its_own_seed():
     assert [type(layer).__name__ for layer in build_augmentation(make_config({})).layers] == ["RandomFlip"]
     families = {"contrast": 0.5, "brightness": 0.3, "blur": 0.5, "noise": 50.0, "sketch": 0.2, "impulse": 0.1,
-                "lines": 0.2}
+                "lines": 0.2, "augmix": True}
     augmentation = build_augmentation(make_config({**families, "horizontal_flip": False}))
     assert [type(layer).__name__ for layer in augmentation.layers] == [
         "RandomSketch", "RandomContrast", "RandomBrightness", "RandomGaussianBlur", "RandomPixelNoise",
-        "RandomImpulseNoise", "RandomLines"]
+        "RandomImpulseNoise", "RandomLines", "RandomAugMix"]
     seeds = [layer.seed for layer in augmentation.layers]
     assert len(set(seeds)) == len(seeds)
 
@@ -172,6 +174,54 @@ def test_lines_cross_a_share_of_the_images_each_line_a_thin_stroke():
     assert np.median(lit[lit > 0]) < 120 and lit.max() < 400  # strokes, not fills: 3 lines of 40 px by 3 at most
     levels = np.unique(drawn[drawn > 0].round())
     assert len(levels) > 50  # a grey level of its own for each line
+
+
+def test_augmix_draws_its_operations_per_image_and_per_call_inside_a_compiled_step():
+    """Keras' AugMix picks its chain with Python's `random` while tracing: a compiled step repeats it. Not ours."""
+    augmentation = build_augmentation(make_config({"augmix": True, "horizontal_flip": False}))
+    assert [type(layer).__name__ for layer in augmentation.layers] == ["RandomAugMix"]
+    images = np.repeat(square(1), 128, axis=0)
+    np.testing.assert_array_equal(augmentation(images, training=False), images.astype("float32"))
+    step = tf.function(lambda x: augmentation(x, training=True))  # traced once, as in fit
+    first, second = step(images).numpy(), step(images).numpy()
+    assert first.min() >= 0 and first.max() <= 255
+    change = np.abs(first - images).reshape(128, -1).mean(axis=1)
+    assert change.max() > 5 * np.median(change) > 0  # images of one batch changed unlike each other
+    assert len({first[i].tobytes() for i in range(128)}) == 128
+    assert np.abs(first - second).mean() > 1  # and the next call draws again
+    # One operation on the square's middle: geometric ones keep its 200, autocontrast makes 255, posterize 192,
+    # solarize 55 (or 200 above its threshold). Three or more values in one call: chosen image by image.
+    middle = tf.function(augmentation.layers[0].operation)(images.astype("float32")).numpy()[:, 14, 14, 0]
+    assert len(np.unique(middle.round())) >= 3
+
+
+def test_the_consistency_loss_is_the_jensen_shannon_divergence_of_the_three_views():
+    rng = np.random.default_rng(0)
+    p = [rng.dirichlet(np.ones(10), size=8).astype("float32") for _ in range(3)]
+    mixture = sum(p) / 3
+    expected = np.mean(sum((q * np.log(q / mixture)).sum(axis=1) for q in p) / 3)
+    assert float(jensen_shannon(p)) == pytest.approx(expected, rel=1e-4)
+    assert float(jensen_shannon([p[0]] * 3)) == pytest.approx(0, abs=1e-6)
+    layer = JensenShannon(12.0)
+    np.testing.assert_array_equal(layer(p, training=True), p[0])
+    assert float(layer.losses[0]) == pytest.approx(12 * expected, rel=1e-4)
+
+
+def test_with_consistency_the_classifier_also_sees_two_augmix_views_in_training_only():
+    x = np.random.default_rng(0).integers(0, 256, (4, 28, 28, 1)).astype("float32")
+    plain = build_model(make_config({**PRESETS["cnn"], "dropout": 0.0, "horizontal_flip": False}))
+    model = build_model(make_config({**PRESETS["cnn"], "dropout": 0.0, "horizontal_flip": False,
+                                     "consistency": 12.0}))
+    assert {"augmix_view_1", "augmix_view_2", "consistency"} <= {layer.name for layer in model.layers}
+    assert not {"augmix_view_1", "consistency"} & {layer.name for layer in plain.layers}  # off unless asked
+    assert [v.shape for v in model.trainable_variables] == [v.shape for v in plain.trainable_variables]  # one net
+    np.testing.assert_allclose(model(x, training=False), classifier_of(model)(x, training=False), atol=1e-6)
+    plain(x, training=False)
+    penalties = len(plain.losses)  # the head's L2
+    assert len(model.losses) == penalties
+    inference = sum(float(loss) for loss in model.losses)
+    model(x, training=True)
+    assert len(model.losses) == penalties + 1 and sum(float(loss) for loss in model.losses) > inference
 
 
 def test_an_augment_share_leaves_the_other_images_as_stored():
