@@ -5,7 +5,6 @@ behind; a pruned run's folder says so in PRUNED.json. The objective is the run's
 test set is never read while searching.
 """
 
-import ctypes
 import os
 import signal
 import subprocess
@@ -55,10 +54,11 @@ class Trials:
         print(f"trial {trial.number}: {describe(params)} in {folder}", flush=True)
         with open(folder / "log.txt", "a") as log:
             env = {**(self.env or os.environ), "PYTHONUNBUFFERED": "1"}  # its log shows each line as it comes
-            # A session of its own: Ctrl-C reaches the search, which stops its trials and queues them.
-            process = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *self.argv(params, folder)],
-                                       stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=die_with_parent,
-                                       start_new_session=True)
+            # Dies with this worker (tuning/child.py), so that a retried trial never trains beside its orphan; a
+            # session of its own: Ctrl-C reaches the search, which stops its trials and queues them.
+            process = subprocess.Popen([sys.executable, str(ROOT / "tuning" / "child.py"), str(os.getpid()),
+                                        str(ROOT / "train.py"), *self.argv(params, folder)],
+                                       stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
             try:
                 self.watch(trial, process, files, folder)
             finally:
@@ -114,13 +114,6 @@ def stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-
-
-def die_with_parent() -> None:
-    """In the trial's process before train.py starts: Linux kills it when the worker dies, even by SIGKILL, so that
-    a retried trial never trains beside its orphan."""
-    if sys.platform == "linux":
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def last_line(path: Path) -> str:
