@@ -133,7 +133,8 @@ def main(argv: list[str]) -> None:
         env.setdefault("XLA_PYTHON_CLIENT_MEM_FRACTION", f"{0.9 / args.workers:.3f}")
         env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     objective = Trials(make_folder(folder), shared, space, deadline, env)
-    signal.signal(signal.SIGTERM, stop_gracefully)  # as Ctrl-C: a scheduler's or `timeout`'s stop
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C (even where a shell started it ignoring it, in
+        signal.signal(stop_signal, stop_gracefully)      # the background), a scheduler's or `timeout`'s stop
     with ThreadPoolExecutor(args.workers) as pool:
         workers = [pool.submit(Worker(study, objective, n_trials, deadline).run) for _ in range(args.workers)]
         try:
