@@ -27,66 +27,68 @@ def augmentation_seeds(seed: int) -> dict:
                     strict=True))
 
 
-class RandomPixelNoise(layers.Layer):
-    """Gaussian noise on every pixel, its standard deviation drawn for each image from [0, max_std] so that a
-    batch holds clean and noisy pictures (Keras' GaussianNoise gives all images one); training only."""
+class RandomChange(layers.Layer):
+    """A random change of the images in training, drawn from a seed of its own (`change`); they pass as they are
+    otherwise."""
 
-    def __init__(self, max_std: float, seed: int | None = None, **kwargs):
+    def __init__(self, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.max_std = max_std
         self.seed = seed
         self.generator = keras.random.SeedGenerator(seed)
 
     def call(self, images, training=False):
         if not training:
             return images
-        images = keras.ops.cast(images, self.compute_dtype)
-        std = keras.random.uniform((keras.ops.shape(images)[0], 1, 1, 1), 0, self.max_std, seed=self.generator)
-        noise = keras.random.normal(keras.ops.shape(images), seed=self.generator) * std
-        return keras.ops.clip(images + noise, *PIXEL_RANGE)
+        return self.change(keras.ops.cast(images, self.compute_dtype))
+
+    def change(self, images):
+        raise NotImplementedError
 
     def compute_output_shape(self, input_shape):
         return input_shape
 
 
-class RandomImpulseNoise(layers.Layer):
+class RandomPixelNoise(RandomChange):
+    """Gaussian noise on every pixel, its standard deviation drawn for each image from [0, max_std] so that a
+    batch holds clean and noisy pictures (Keras' GaussianNoise gives all images one); training only."""
+
+    def __init__(self, max_std: float, seed: int | None = None, **kwargs):
+        super().__init__(seed, **kwargs)
+        self.max_std = max_std
+
+    def change(self, images):
+        std = keras.random.uniform((keras.ops.shape(images)[0], 1, 1, 1), 0, self.max_std, seed=self.generator)
+        noise = keras.random.normal(keras.ops.shape(images), seed=self.generator) * std
+        return keras.ops.clip(images + noise, *PIXEL_RANGE)
+
+
+class RandomImpulseNoise(RandomChange):
     """Pixels set to black or white (salt and pepper), their share drawn for each image from [0, max_share];
     training only."""
 
     def __init__(self, max_share: float, seed: int | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.max_share, self.seed = max_share, seed
-        self.generator = keras.random.SeedGenerator(seed)
+        super().__init__(seed, **kwargs)
+        self.max_share = max_share
 
-    def call(self, images, training=False):
-        if not training:
-            return images
-        images = keras.ops.cast(images, self.compute_dtype)
+    def change(self, images):
         n, height, width = (keras.ops.shape(images)[i] for i in range(3))
         share = keras.random.uniform((n, 1, 1, 1), 0, self.max_share, seed=self.generator)
         hit = keras.random.uniform((n, height, width, 1), seed=self.generator) < share  # every channel of a pixel
         white = keras.random.uniform((n, height, width, 1), seed=self.generator) < 0.5
         return keras.ops.where(hit, keras.ops.where(white, PIXEL_RANGE[1], PIXEL_RANGE[0]), images)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
 
-
-class RandomSketch(layers.Layer):
+class RandomSketch(RandomChange):
     """An image, with probability `rate`, redrawn as a sketch of its edges: the brightness gradient's magnitude
     (central differences), stretched to a peak drawn from [128, 255], over a share drawn from [0, 0.5] of the
     picture itself; training only."""
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.rate, self.seed = rate, seed
-        self.generator = keras.random.SeedGenerator(seed)
+        super().__init__(seed, **kwargs)
+        self.rate = rate
 
-    def call(self, images, training=False):
-        if not training:
-            return images
+    def change(self, images):
         ops = keras.ops
-        images = ops.cast(images, self.compute_dtype)
         grey = ops.pad(ops.mean(images, axis=-1, keepdims=True), [(0, 0), (1, 1), (1, 1), (0, 0)])
         dy, dx = grey[:, 2:, 1:-1] - grey[:, :-2, 1:-1], grey[:, 1:-1, 2:] - grey[:, 1:-1, :-2]
         edges = ops.sqrt(dx * dx + dy * dy)
@@ -98,26 +100,19 @@ class RandomSketch(layers.Layer):
         chosen = keras.random.uniform((n, 1, 1, 1), seed=self.generator) < self.rate
         return ops.where(chosen, sketch, images)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
 
-
-class RandomLines(layers.Layer):
+class RandomLines(RandomChange):
     """An image, with probability `rate`, crossed by 1 to 3 straight lines, each with ends anywhere in it, a width
     of 1 to 2.5 pixels and a grey level of its own; training only."""
 
     MOST = 3
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.rate, self.seed = rate, seed
-        self.generator = keras.random.SeedGenerator(seed)
+        super().__init__(seed, **kwargs)
+        self.rate = rate
 
-    def call(self, images, training=False):
-        if not training:
-            return images
+    def change(self, images):
         ops = keras.ops
-        images = ops.cast(images, self.compute_dtype)
         n, height, width = (ops.shape(images)[i] for i in range(3))
         size = ops.cast(ops.stack([height, width]), self.compute_dtype)
         ends = keras.random.uniform((n, self.MOST, 2, 2), seed=self.generator) * size  # (image, line, end, y/x)
@@ -137,11 +132,8 @@ class RandomLines(layers.Layer):
             images = ops.where(on, level[:, line, :, :, None], images)
         return images
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
 
-
-class RandomAugMix(layers.Layer):
+class RandomAugMix(RandomChange):
     """AugMix (Hendrycks et al. 2020) drawn per image inside the compiled step: `width` chains of 1 to `depth`
     operations (autocontrast, rotate, shear, translate, posterize, solarize, at the paper's severity 3 of 10), their
     results mixed by Dirichlet weights, then with the image by a Beta weight; training only. Keras' AugMix picks
@@ -153,16 +145,12 @@ class RandomAugMix(layers.Layer):
     SEVERITY = 0.3  # the paper's level 3 of 10: rotations up to 9 degrees, shears up to 0.09, shifts up to 1/10
 
     def __init__(self, seed: int | None = None, width: int = 3, depth: int = 3, fill_value: float = 0.0, **kwargs):
-        super().__init__(**kwargs)
-        self.seed, self.width, self.depth, self.fill_value = seed, width, depth, fill_value
-        self.generator = keras.random.SeedGenerator(seed)
+        super().__init__(seed, **kwargs)
+        self.width, self.depth, self.fill_value = width, depth, fill_value
         self.supports_jit = False  # TensorFlow's image transform has no XLA kernel (jit_on_jax marks it on JAX)
 
-    def call(self, images, training=False):
-        if not training:
-            return images
+    def change(self, images):
         ops = keras.ops
-        images = ops.cast(images, self.compute_dtype)
         n = ops.shape(images)[0]
         weights = keras.random.gamma((n, self.width), 1.0, seed=self.generator)  # Dirichlet(1, ..., 1)
         weights = ops.reshape(weights / ops.sum(weights, axis=1, keepdims=True), (n, self.width, 1, 1, 1))
@@ -212,31 +200,21 @@ class RandomAugMix(layers.Layer):
             out = ops.where(ops.reshape(picked[name], (n, 1, 1, 1)), changed, out)
         return out
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
 
-
-class OnAShare(layers.Layer):
+class OnAShare(RandomChange):
     """`inner` applied to a random share of the images, the others passed through as they are (so that a
     batch keeps clean pictures whatever `inner` does); training only."""
 
     def __init__(self, inner: keras.Sequential, share: float, seed: int | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.inner, self.share, self.seed = inner, share, seed
-        self.generator = keras.random.SeedGenerator(seed)
+        super().__init__(seed, **kwargs)
+        self.inner, self.share = inner, share
 
     def build(self, input_shape):
         self.inner.build(input_shape)
 
-    def call(self, images, training=False):
-        if not training:
-            return images
-        images = keras.ops.cast(images, self.compute_dtype)
+    def change(self, images):
         chosen = keras.random.uniform((keras.ops.shape(images)[0], 1, 1, 1), seed=self.generator) < self.share
         return keras.ops.where(chosen, self.inner(images, training=True), images)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
 
 
 def jit_on_jax(layer: layers.Layer) -> layers.Layer:
