@@ -20,6 +20,7 @@ import dataclasses
 import difflib
 import math
 import os
+import re
 import signal
 import time
 import warnings
@@ -40,6 +41,8 @@ from tuning.storage import open_storage
 from tuning.trials import Trials
 
 TRIAL_PATHS = ("artifacts_dir", "visualizations_dir", "exports_dir")  # each trial's own, named by tune.py
+# What tune.py writes in a study's folder; a folder holding anything else is not a study's, and is left alone.
+STUDY_FILES = re.compile(r"study\.db(-journal|-wal|-shm)?|trials\.csv|best\.json|\w+\.png|trial-\d+|\.tmp-.*")
 # Chosen by replaying 47 finished quick-budget runs as trials (python -m bench.pruners, docs/tuning.md).
 PRUNERS = {"halving": lambda: optuna.pruners.SuccessiveHalvingPruner(min_resource=2, reduction_factor=2),
            "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=5),
@@ -80,6 +83,14 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     return args, overrides
 
 
+def check_study_folder(folder: Path) -> None:
+    """A one-line error if `folder` holds files tune.py does not write there: it never writes among a user's."""
+    others = sorted(p.name for p in folder.iterdir() if not STUDY_FILES.fullmatch(p.name)) if folder.is_dir() else []
+    if others:
+        raise UserError(f"{folder} holds files that are not a study's ({', '.join(others[:3])}): nothing was changed "
+                        "there; give another --study or --out")
+
+
 def close_to(name: str, options: list[str]) -> str | None:
     """The option a misspelt name meant, if one is close (config fields get their did-you-mean later)."""
     return next(iter(difflib.get_close_matches(name, options, n=1, cutoff=0.8)), None)
@@ -90,6 +101,7 @@ def main(argv: list[str]) -> None:
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # each trial's end is told in one line (tuning/search.py)
     args, shared = parse(argv)
     folder = args.out / args.study
+    check_study_folder(folder)
     storage_url = args.storage or f"sqlite:///{folder / 'study.db'}"
     if args.report:
         if args.storage is None and not (folder / "study.db").is_file():

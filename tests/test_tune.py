@@ -212,6 +212,16 @@ def test_a_bad_space_storage_or_override_is_one_line_and_writes_nothing(tmp_path
     assert not any(tmp_path.iterdir())
 
 
+def test_a_folder_of_other_files_is_never_written_into(tmp_path):
+    notes = tmp_path / "tune" / "search" / "notes.txt"
+    notes.parent.mkdir(parents=True)
+    notes.write_text("mine")
+    for argv in (["--space", "dropout=0:0.5", "--trials", "1"], ["--report"]):
+        with pytest.raises(UserError, match=r"search holds files that are not a study's \(notes.txt\): nothing was"):
+            tune.main([*argv, "--out", str(tmp_path / "tune")])
+    assert [p.name for p in notes.parent.iterdir()] == ["notes.txt"] and notes.read_text() == "mine"
+
+
 def test_joining_a_study_with_another_space_is_refused(tmp_path):
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     optuna.create_study(study_name="search", storage=storage).set_user_attr("space", {"dropout": "another"})
