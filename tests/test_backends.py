@@ -8,12 +8,11 @@ import numpy as np
 import pytest
 
 from evaluation.cam import activation_maps
-from tests.helpers import as_argv, assert_one_line_error, run_script, tiny_run
+from tests.helpers import as_argv, assert_one_line_error, run_script, tiny_cnn_run
 from tests.test_model import raw_images, small_classifier_shaped_like_ours
 
 jax = pytest.importorskip("jax", reason="JAX is not installed (requirements-dev.txt brings it)")
 ON_JAX = {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-CNN = {"architecture": "cnn", "image_size": "28", "frozen_epochs": "0", "cnn_filters": "4"}  # compiles fast on JAX
 
 
 def on_jax(code: str) -> str:
@@ -55,7 +54,8 @@ def test_activation_maps_on_jax_are_tensorflows(tmp_path):
 
 @pytest.mark.slow
 def test_tf_distribute_strategies_are_refused_on_jax(tmp_path):
-    result = run_script("train.py", [*as_argv(tiny_run(tmp_path)), "--strategy", "mirrored"], check=False, env=ON_JAX)
+    result = run_script("train.py", [*as_argv(tiny_cnn_run(tmp_path)), "--strategy", "mirrored"], check=False,
+                        env=ON_JAX)
     assert_one_line_error(result, "strategy=mirrored is TensorFlow's tf.distribute, and Keras runs on jax here")
     assert not (tmp_path / "artifacts" / "history.json").exists()
 
@@ -63,7 +63,7 @@ def test_tf_distribute_strategies_are_refused_on_jax(tmp_path):
 @pytest.mark.slow
 def test_a_run_trained_on_jax_is_read_by_the_scripts_on_tensorflow(tmp_path):
     """The GPU machines train on JAX; evaluation and export here run on TensorFlow from the same files."""
-    overrides = {**tiny_run(tmp_path), **CNN}
+    overrides = tiny_cnn_run(tmp_path)
     run_script("train.py", as_argv(overrides), env=ON_JAX)
     history = json.loads((tmp_path / "artifacts" / "history.json").read_text())
     assert history["completed"] and history["run"]["machine"]["backend"] == "jax"
@@ -75,7 +75,7 @@ def test_a_run_trained_on_jax_is_read_by_the_scripts_on_tensorflow(tmp_path):
 @pytest.mark.slow
 def test_data_parallel_over_two_cpu_devices_matches_one_device(tmp_path):
     deterministic = {"dropout": "0", "horizontal_flip": "false"}  # the same steps computed two ways
-    single = {**tiny_run(tmp_path), **CNN, **deterministic, "batch_size": "32"}
+    single = {**tiny_cnn_run(tmp_path), **deterministic, "batch_size": "32"}
     run_script("train.py", as_argv(single), env=ON_JAX)
     parallel = {**single, "strategy": "data_parallel", "batch_size": "16", "scale_lr": "false",
                 "artifacts_dir": str(tmp_path / "parallel")}

@@ -9,7 +9,7 @@ from config import make_config
 from models.classifier import build_model, classifier_of
 from runkit.errors import UserError
 from runkit.processes import json_from_child
-from tests.helpers import as_argv, run_script, write_synthetic_fashion_mnist
+from tests.helpers import SMALL_CNN, as_argv, run_script, write_synthetic_fashion_mnist
 
 
 @pytest.mark.slow
@@ -25,7 +25,7 @@ def test_benchmark_writes_all_four_figures(tmp_path):
     argv = ["--sizes", "32", "--steps", "2", "--repeats", "2", "--warmup", "2", "--export", str(export),
             "--run_dir", str(run_dir), "--out", str(out),
             *as_argv({"data_dir": write_synthetic_fashion_mnist(tmp_path / "data"), "batch_size": 16,
-                      "architecture": "cnn", "frozen_epochs": 0, "cnn_filters": 4})]  # quick to build
+                      **SMALL_CNN})]
     result = run_script("bench.benchmark", argv)
     assert "pipeline/cached" in result.stdout
 

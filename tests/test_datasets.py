@@ -21,7 +21,7 @@ from inference.runtime import load_keras_export, spec_of_export
 from models.augmentation import build_augmentation
 from runkit.errors import UserError
 from runkit.files import append_result
-from tests.helpers import as_argv, assert_one_line_error, run_script, synthetic_split, tiny_run
+from tests.helpers import as_argv, assert_one_line_error, run_script, synthetic_split, tiny_cnn_run, tiny_run
 from webapp.server import create_app
 
 
@@ -202,7 +202,7 @@ def test_a_whole_run_on_a_folder_from_train_to_predict(tmp_path):
     """train, evaluate, visualize, export, then predict.py on the export without being told the data set; class
     names (folder names) that would be markup are written as data in every report and plot."""
     root = write_folder(tmp_path / "pics", per_class=12, classes=HOSTILE)
-    run = {**tiny_run(tmp_path / "run"), "dataset": "folder", "data_dir": str(root)}
+    run = {**tiny_cnn_run(tmp_path / "run"), "dataset": "folder", "data_dir": str(root)}
     for script in ("train.py", "evaluate.py", "visualize_results.py", "export_model.py"):
         run_script(script, as_argv(run))
     exports = tmp_path / "run" / "exports"

@@ -6,7 +6,7 @@ import pytest
 
 from config import make_config
 from models.lr_range import LRRangeTest, suggest_bounds
-from tests.helpers import as_argv, run_script, tiny_run
+from tests.helpers import as_argv, run_script, tiny_cnn_run
 
 
 def linear_problem(n):
@@ -51,8 +51,7 @@ def test_sweep_runs_across_epochs_until_its_step_count():
 
 @pytest.mark.slow
 def test_script_writes_the_curve_the_plot_and_bounds_that_fit_the_config(tmp_path):
-    small_cnn = {"architecture": "cnn", "image_size": "28", "frozen_epochs": "0", "cnn_filters": "4"}
-    out = run_script("lr_range_test.py", as_argv({**tiny_run(tmp_path), **small_cnn})).stdout  # spans epochs
+    out = run_script("lr_range_test.py", as_argv(tiny_cnn_run(tmp_path))).stdout  # spans epochs
     curve = json.loads((tmp_path / "lr_range_test.json").read_text())
     assert 1 < len(curve["lr"]) == len(curve["loss"]) == len(curve["smoothed_loss"]) <= 300
     assert curve["lr"][0] == pytest.approx(1e-6) and np.all(np.diff(curve["lr"]) > 0)
