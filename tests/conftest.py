@@ -25,7 +25,12 @@ def trained_run(tmp_path_factory):
     return {**overrides, **{name: str(work / getattr(Config, name)) for name in OUTPUT_PATHS}}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items):
     """The tests that start training processes first, so that the workers of `-n auto` end together rather than
-    one of them alone on the last long test."""
+    one of them alone on the last long test; the tests that read `trained_run` on one worker, which trains it
+    once (a session fixture is made once per worker)."""
+    for item in items:
+        if "trained_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("trained_run"))
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
