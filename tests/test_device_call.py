@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import OUTPUT_PATHS, ROOT, as_argv, tiny_cnn_run, tiny_run
+from tests.helpers import OUTPUT_PATHS, ROOT, as_argv, tiny_cnn_run
 
 # Its runs have wall-time limits, as on the GPU: never two rehearsals at once, on one worker one after the other.
 DEVICE_CALL = pytest.mark.xdist_group("device_call")
@@ -17,11 +17,10 @@ DEVICE_CALL = pytest.mark.xdist_group("device_call")
 
 def device_call(part: str, tmp_path) -> set[str]:
     """bench/device_call.sh as the GPU machine runs it, on the CPU with a tiny setting: the names it packed."""
-    data = tiny_run(tmp_path)["data_dir"]
-    env = {**os.environ, "PYTHON": sys.executable, "DEVPACK": data, "OUT": str(tmp_path / "out"),
+    run = tiny_cnn_run(tmp_path)  # the call's plumbing is what is checked: the small CNN compiles in seconds on JAX
+    env = {**os.environ, "PYTHON": sys.executable, "DEVPACK": run["data_dir"], "OUT": str(tmp_path / "out"),
            "DEVICE_RUNS": str(tmp_path / "runs")}
-    # The small CNN in one phase (one compile of each step, seconds on JAX): the call's plumbing is what is checked.
-    tiny = as_argv({k: v for k, v in tiny_cnn_run(tmp_path).items() if k not in OUTPUT_PATHS + ("data_dir",)})
+    tiny = as_argv({k: v for k, v in run.items() if k not in OUTPUT_PATHS + ("data_dir",)})
     result = subprocess.run(["bash", str(ROOT / "bench" / "device_call.sh"), part, *tiny], env=env, cwd=ROOT,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
