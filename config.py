@@ -53,8 +53,8 @@ class Config:
     impulse: float = 0.0  # max share of pixels set to black or white (salt and pepper, drawn per image; e.g. 0.1)
     lines: float = 0.0  # probability of 1 to 3 straight lines drawn across an image
     augmix: bool = False  # AugMix: chains of random operations mixed with the image (Hendrycks et al. 2020)
-    consistency: float = 0.0  # weight of AugMix's Jensen-Shannon consistency loss over the image and two AugMix
-    # views of it (the paper's 12; 0: off); each step then runs the classifier on three views
+    consistency: float = 0.0  # weight of AugMix's Jensen-Shannon consistency loss (the paper's 12; 0: off): the
+    # label's loss on the picture, the families above and AugMix in two views of it; each step runs three views
     augment_share: float = 1.0  # share of training images the geometric changes and these four reach (the rest
     # stay as stored: flips and erasing reach all)
     # --- training: phase 1 trains the head on a frozen base, phase 2 fine-tunes the base ---
@@ -119,6 +119,10 @@ PRESETS = {
     "vit": {"architecture": "vit", "image_size": 28, "frozen_epochs": 0, "finetune_epochs": 10, "dropout": 0.1,
             "optimizer": "adamw", "clr_min": 5e-5, "clr_step_epochs": 5.0},
 }
+
+# The random changes that make the consistency loss's views (models/augmentation.py's corruption_steps)
+CORRUPTION_FIELDS = ("rotation", "zoom", "shear", "translation", "sketch", "contrast", "brightness", "blur", "noise",
+                     "impulse", "lines", "augmix")
 
 # Fields that change the shape of the network: trained weights only fit the same values.
 ARCHITECTURE_FIELDS = ("architecture", "image_size", "alpha", "cnn_filters", "vit_patch_size", "vit_dim",
@@ -213,6 +217,9 @@ def validate(cfg: Config) -> Config:
     if cfg.architecture != "mobilenet_v2" and cfg.frozen_epochs:
         raise UserError(f"config: frozen_epochs={cfg.frozen_epochs} but architecture={cfg.architecture} is trained "
                         "from scratch: there is no pretrained base to freeze; set --frozen_epochs 0")
+    if cfg.consistency and not any(getattr(cfg, name) for name in CORRUPTION_FIELDS):
+        raise UserError(f"config: consistency={cfg.consistency:g} compares a picture with two views of it through "
+                        "the corruption families, and none is on: set --augmix true (or a family, e.g. --noise 50)")
     if cfg.frozen_epochs + cfg.finetune_epochs == 0:
         raise UserError("config: frozen_epochs and finetune_epochs are both 0: nothing to train")
     return cfg

@@ -15,8 +15,8 @@ from runkit.frameworks import keras, layers
 
 # New names go last: the seeds of the others stay what they were.
 AUGMENTATIONS = ("rotation", "zoom", "shear", "translation", "horizontal_flip", "erasing", "contrast", "brightness",
-                 "blur", "noise", "augment_share", "sketch", "impulse", "lines", "augmix", "augmix_view_1",
-                 "augmix_view_2")
+                 "blur", "noise", "augment_share", "sketch", "impulse", "lines", "augmix", "consistency_view_1",
+                 "consistency_view_2")
 PIXEL_RANGE = (0, 255)
 
 
@@ -226,11 +226,17 @@ def jit_on_jax(layer: layers.Layer) -> layers.Layer:
 
 
 def build_augmentation(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Sequential:
-    """Random changes on the stored image, in the order a picture is made: framing, how it is drawn (a sketch),
-    light, optics (blur), sensor noise, what is drawn over it (lines); then flips and erasing. Active only in
-    training. With `augment_share` below 1 the framing and corruption changes reach that share of the images only,
-    and the others stay as they were stored."""
+    """Random changes on the stored image, in the order a picture is made (`corruption_steps`), then flips and
+    erasing (`picture_steps`). Active only in training."""
     seeds = augmentation_seeds(cfg.seed)
+    steps = corruption_steps(cfg, spec, seeds) + picture_steps(cfg, spec, seeds)
+    return keras.Sequential(steps or [layers.Identity()], name="augmentation")  # a Sequential needs a layer
+
+
+def corruption_steps(cfg, spec: DataSpec, seeds: dict) -> list:
+    """Framing, how it is drawn (a sketch), light, optics (blur), sensor noise, what is drawn over it (lines),
+    AugMix: what the config asks for, each from its seed in `seeds`. With `augment_share` below 1 they reach that
+    share of the images only, and the others stay as they were stored."""
     fill = {"fill_mode": spec.fill_mode, "fill_value": spec.background}
     framing = []
     if cfg.rotation:
@@ -265,6 +271,12 @@ def build_augmentation(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Sequential:
     if steps and cfg.augment_share < 1:
         steps = [OnAShare(keras.Sequential(steps, name="framing_and_corruptions"), cfg.augment_share,
                           seed=seeds["augment_share"], name="on_a_share")]
+    return steps
+
+
+def picture_steps(cfg, spec: DataSpec, seeds: dict) -> list:
+    """The changes that keep the picture a clean one: a mirror image where it keeps the label, random erasing."""
+    steps = []
     if cfg.horizontal_flip and spec.mirror_keeps_label:
         steps.append(layers.RandomFlip("horizontal", seed=seeds["horizontal_flip"]))
     if cfg.erasing:
@@ -272,4 +284,4 @@ def build_augmentation(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Sequential:
         # (factor as a (p, p) range: a single float would draw each image's probability from [0, p]).
         steps.append(layers.RandomErasing(factor=(cfg.erasing, cfg.erasing), scale=(0.02, 0.33),
                                           fill_value=spec.background, value_range=PIXEL_RANGE, seed=seeds["erasing"]))
-    return keras.Sequential(steps or [layers.Identity()], name="augmentation")  # a Sequential needs a layer
+    return steps

@@ -13,8 +13,8 @@ import importlib
 import numpy as np
 
 from data.spec import FASHION_MNIST, DataSpec
-from models.augmentation import augmentation_seeds, build_augmentation
-from models.consistency import AugMixViews, JensenShannon
+from models.augmentation import augmentation_seeds, build_augmentation, corruption_steps, picture_steps
+from models.consistency import JensenShannon, TrainingView
 from runkit.errors import UserError
 from runkit.files import require
 from runkit.frameworks import keras, layers
@@ -50,17 +50,20 @@ def build_classifier(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Model:
 
 
 def build_model(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Model:
-    """The training model: augmentation, then the classifier (reach it with `classifier_of`)."""
+    """The training model: augmentation, then the classifier (reach it with `classifier_of`). With `consistency`,
+    AugMix's recipe (models/consistency.py): the label's loss on the picture, the corruptions in two views of it."""
     keras.utils.set_random_seed(cfg.seed)
     inputs = keras.Input(spec.input_shape, name="pixels")
-    augmented = build_augmentation(cfg, spec)(inputs)
-    classifier = build_classifier(cfg, spec)
-    outputs = classifier(augmented)
-    if cfg.consistency:  # the same classifier on two AugMix views too, in training (models/consistency.py)
-        seeds = augmentation_seeds(cfg.seed)
-        views = [classifier(AugMixViews(seeds[name], name=name)(augmented)) for name in ("augmix_view_1",
-                                                                                      "augmix_view_2")]
-        outputs = JensenShannon(cfg.consistency, name="consistency")([outputs, *views])
+    if not cfg.consistency:
+        augmented = build_augmentation(cfg, spec)(inputs)
+        return keras.Model(inputs, build_classifier(cfg, spec)(augmented), name=f"{spec.name}_{cfg.architecture}")
+    seeds = augmentation_seeds(cfg.seed)
+    picture = keras.Sequential(picture_steps(cfg, spec, seeds) or [layers.Identity()], name="augmentation")(inputs)
+    classifier, views = build_classifier(cfg, spec), []
+    for name in ("consistency_view_1", "consistency_view_2"):  # each view its own streams, drawn from its seed
+        corruptions = keras.Sequential(corruption_steps(cfg, spec, augmentation_seeds(seeds[name])))
+        views.append(classifier(TrainingView(corruptions, name=name)(picture)))
+    outputs = JensenShannon(cfg.consistency, name="consistency")([classifier(picture), *views])
     return keras.Model(inputs, outputs, name=f"{spec.name}_{cfg.architecture}")
 
 

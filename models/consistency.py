@@ -1,31 +1,32 @@
-"""AugMix's consistency loss (Hendrycks et al. 2020): in training, the classifier also sees two AugMix views of
-each (augmented) image, and the Jensen-Shannon divergence of its three predictions, times `consistency`, joins the
-loss, so that it answers the same whatever the views do to the picture. The label's loss stays on the first view.
+"""AugMix's consistency loss (Hendrycks et al. 2020): in training, the label's loss is on the picture as stored
+(mirrored or erased, never corrupted), the classifier also sees two views of it through the corruption families
+and AugMix the config asks for, and the Jensen-Shannon divergence of its three predictions, times `consistency`,
+joins the loss: it learns to answer the same whatever the corruptions do, without learning the labels from
+corrupted pictures.
 
 Two small layers around the one classifier keep it a layer of the training model (`classifier_of` finds it):
-`AugMixViews` makes the views in training and none otherwise (an empty batch: validation runs the classifier once
-per image), `JensenShannon` adds the divergence and passes the first prediction on.
+`TrainingView` makes a view in training and a token one otherwise (the first image, whose prediction is dropped:
+validation runs the classifier about once per image), `JensenShannon` adds the divergence and passes the first
+prediction on.
 """
 
-from models.augmentation import RandomAugMix, jit_on_jax
 from runkit.frameworks import keras, layers
 
 
-class AugMixViews(layers.Layer):
-    """AugMix of the images in training (augmentation.RandomAugMix, a seed of its own); an empty batch otherwise."""
+class TrainingView(layers.Layer):
+    """The images through `inner` (random changes, seeds of their own) in training; the first image otherwise."""
 
-    def __init__(self, seed: int | None = None, **kwargs):
+    def __init__(self, inner: keras.Sequential, **kwargs):
         super().__init__(**kwargs)
-        self.seed = seed
-        self.augmix = jit_on_jax(RandomAugMix(seed))
+        self.inner = inner
 
     def build(self, input_shape):
-        self.augmix.build(input_shape)
+        self.inner.build(input_shape)
 
     def call(self, images, training=False):
-        if not training:
-            return images[:0]
-        return self.augmix(keras.ops.cast(images, self.compute_dtype), training=True)
+        if not training:  # not an empty batch: TensorFlow's convolution returns one unchanged, channels and all
+            return images[:1]
+        return self.inner(keras.ops.cast(images, self.compute_dtype), training=True)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -22,6 +22,7 @@ from models.classifier import (
 from models.clr import CyclicalLR
 from models.consistency import JensenShannon, jensen_shannon
 from models.training import loss_for, sparse_crossentropy
+from runkit.errors import UserError
 
 
 @pytest.fixture(scope="module")
@@ -207,21 +208,36 @@ def test_the_consistency_loss_is_the_jensen_shannon_divergence_of_the_three_view
     assert float(layer.losses[0]) == pytest.approx(12 * expected, rel=1e-4)
 
 
-def test_with_consistency_the_classifier_also_sees_two_augmix_views_in_training_only():
+def test_with_consistency_the_label_s_view_is_the_picture_and_two_views_of_it_are_corrupted():
     x = np.random.default_rng(0).integers(0, 256, (4, 28, 28, 1)).astype("float32")
-    plain = build_model(make_config({**PRESETS["cnn"], "dropout": 0.0, "horizontal_flip": False}))
-    model = build_model(make_config({**PRESETS["cnn"], "dropout": 0.0, "horizontal_flip": False,
-                                     "consistency": 12.0}))
-    assert {"augmix_view_1", "augmix_view_2", "consistency"} <= {layer.name for layer in model.layers}
-    assert not {"augmix_view_1", "consistency"} & {layer.name for layer in plain.layers}  # off unless asked
+    base = {**PRESETS["cnn"], "dropout": 0.0, "horizontal_flip": False, "noise": 60.0}
+    plain = build_model(make_config(base))
+    model = build_model(make_config({**base, "consistency": 12.0}))
+    assert {"consistency_view_1", "consistency_view_2", "consistency"} <= {layer.name for layer in model.layers}
+    assert not {"consistency_view_1", "consistency"} & {layer.name for layer in plain.layers}  # off unless asked
     assert [v.shape for v in model.trainable_variables] == [v.shape for v in plain.trainable_variables]  # one net
-    np.testing.assert_allclose(model(x, training=False), classifier_of(model)(x, training=False), atol=1e-6)
+    classifier = classifier_of(model)
+    np.testing.assert_allclose(model(x, training=False), classifier(x, training=False), atol=1e-6)
+    # In training the label's loss reads the clean picture (the noise only reaches it without consistency) ...
+    np.testing.assert_allclose(model(x, training=True), classifier(x, training=True), atol=1e-5)
+    assert np.abs(plain(x, training=True) - classifier_of(plain)(x, training=True)).max() > 1e-3
+    # ... and the two views are noised, each with draws of its own.
+    views = [model.get_layer(f"consistency_view_{i}")(x, training=True).numpy() for i in (1, 2)]
+    assert (views[0] != x).mean() > 0.5 and (views[1] != x).mean() > 0.5 and (views[0] != views[1]).mean() > 0.5
     plain(x, training=False)
     penalties = len(plain.losses)  # the head's L2
+    model(x, training=False)
     assert len(model.losses) == penalties
     inference = sum(float(loss) for loss in model.losses)
     model(x, training=True)
     assert len(model.losses) == penalties + 1 and sum(float(loss) for loss in model.losses) > inference
+
+
+def test_consistency_without_a_corruption_to_compare_is_refused_in_one_line():
+    with pytest.raises(UserError, match="consistency=12 compares a picture with two views of it through the "
+                                        "corruption families, and none is on: set --augmix true"):
+        make_config({"consistency": 12.0})
+    assert make_config({"consistency": 12.0, "augmix": True}).consistency == 12.0
 
 
 def test_an_augment_share_leaves_the_other_images_as_stored():
