@@ -76,8 +76,8 @@ def test_the_student_learns_from_its_teachers_and_records_their_cost(trained_run
     """The trained run teaches a student of another seed on the same split, twice over (two teachers)."""
     teacher = trained_run["artifacts_dir"]
     student = {**trained_run, "artifacts_dir": str(tmp_path / "student"), "results_file": str(tmp_path / "r.csv"),
-               "seed": "3", "split_seed": "42", "finetune_epochs": "1", "teachers": f"{teacher},{teacher}",
-               "distill_weight": "0.4"}
+               "seed": "3", "split_seed": "42", "frozen_epochs": "0", "finetune_epochs": "1",  # one phase to compile
+               "teachers": f"{teacher},{teacher}", "distill_weight": "0.4"}
     fed = []
     monkeypatch.setattr(train, "EpochBatches", lambda x, y, *a: fed.append(y) or train_batches(x, y, *a))
     monkeypatch.setattr(train, "make_dataset", lambda x, y, *a: fed.append(y) or train_make_dataset(x, y, *a))
