@@ -229,8 +229,12 @@ def build_augmentation(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Sequential:
     """Random changes on the stored image, in the order a picture is made (`corruption_steps`), then flips and
     erasing (`picture_steps`). Active only in training."""
     seeds = augmentation_seeds(cfg.seed)
-    steps = corruption_steps(cfg, spec, seeds) + picture_steps(cfg, spec, seeds)
-    return keras.Sequential(steps or [layers.Identity()], name="augmentation")  # a Sequential needs a layer
+    return in_order(corruption_steps(cfg, spec, seeds) + picture_steps(cfg, spec, seeds), name="augmentation")
+
+
+def in_order(steps: list, name: str | None = None) -> keras.Sequential:
+    """The steps as one layer; an identity where there are none (a Sequential needs a layer)."""
+    return keras.Sequential(steps or [layers.Identity()], name=name)
 
 
 def corruption_steps(cfg, spec: DataSpec, seeds: dict) -> list:

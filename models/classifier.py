@@ -13,7 +13,7 @@ import importlib
 import numpy as np
 
 from data.spec import FASHION_MNIST, DataSpec
-from models.augmentation import augmentation_seeds, build_augmentation, corruption_steps, picture_steps
+from models.augmentation import augmentation_seeds, build_augmentation, corruption_steps, in_order, picture_steps
 from models.consistency import JensenShannon, TrainingView
 from runkit.errors import UserError
 from runkit.files import require
@@ -58,10 +58,10 @@ def build_model(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Model:
         augmented = build_augmentation(cfg, spec)(inputs)
         return keras.Model(inputs, build_classifier(cfg, spec)(augmented), name=f"{spec.name}_{cfg.architecture}")
     seeds = augmentation_seeds(cfg.seed)
-    picture = keras.Sequential(picture_steps(cfg, spec, seeds) or [layers.Identity()], name="augmentation")(inputs)
+    picture = in_order(picture_steps(cfg, spec, seeds), name="augmentation")(inputs)
     classifier, views = build_classifier(cfg, spec), []
     for name in ("consistency_view_1", "consistency_view_2"):  # each view its own streams, drawn from its seed
-        corruptions = keras.Sequential(corruption_steps(cfg, spec, augmentation_seeds(seeds[name])))
+        corruptions = in_order(corruption_steps(cfg, spec, augmentation_seeds(seeds[name])))
         views.append(classifier(TrainingView(corruptions, name=name)(picture)))
     outputs = JensenShannon(cfg.consistency, name="consistency")([classifier(picture), *views])
     return keras.Model(inputs, outputs, name=f"{spec.name}_{cfg.architecture}")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Usage: runs/rob2/arm.sh NAME OVERRIDES...  (train, evaluate with the suite, export, validation suite)
+# Usage: results/robustness/round2/arm.sh NAME OVERRIDES...  (train, evaluate with the suite, export, validation suite)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."  # the checkout
 name=$1; shift
 d=runs/rob2/$name
 mkdir -p "$d"
