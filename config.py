@@ -120,7 +120,7 @@ PRESETS = {
             "optimizer": "adamw", "clr_min": 5e-5, "clr_step_epochs": 5.0},
 }
 
-# The random changes that make the consistency loss's views (models/augmentation.py's corruption_steps)
+# The fields that make the consistency loss's views (models/augmentation.py's corruption_steps; a test keeps the two in step)
 CORRUPTION_FIELDS = ("rotation", "zoom", "shear", "translation", "sketch", "contrast", "brightness", "blur", "noise",
                      "impulse", "lines", "augmix")
 

@@ -1,3 +1,4 @@
+import dataclasses
 import importlib.util
 
 import keras
@@ -6,10 +7,11 @@ import pytest
 import tensorflow as tf
 from keras.src.trainers.trainer import model_supports_jit  # Keras' own test for jit_compile="auto"
 
-from config import PRESETS, make_config
+from config import CORRUPTION_FIELDS, PRESETS, Config, make_config
+from data.spec import FASHION_MNIST
 from evaluation.cam import activation_maps
 from inference.export import export_checked
-from models.augmentation import build_augmentation
+from models.augmentation import augmentation_seeds, build_augmentation, corruption_steps
 from models.callbacks import tensorboard_logger
 from models.classifier import (
     base_of,
@@ -238,6 +240,16 @@ def test_consistency_without_a_corruption_to_compare_is_refused_in_one_line():
                                         "corruption families, and none is on: set --augmix true"):
         make_config({"consistency": 12.0})
     assert make_config({"consistency": 12.0, "augmix": True}).consistency == 12.0
+
+
+def test_config_names_every_field_that_makes_a_corruption_for_the_views():
+    # The consistency refusal (config.py) reads CORRUPTION_FIELDS: a new family must be named there too.
+    switched_on = {f.name: True if f.type is bool else 0.1 for f in dataclasses.fields(Config)
+                   if f.type in (float, bool) and not f.default}
+    makes_one = {name for name, value in switched_on.items()
+                 if corruption_steps(dataclasses.replace(Config(), **{name: value}), FASHION_MNIST,
+                                     augmentation_seeds(0))}
+    assert makes_one == set(CORRUPTION_FIELDS)
 
 
 def test_an_augment_share_leaves_the_other_images_as_stored():
