@@ -120,7 +120,7 @@ PRESETS = {
             "optimizer": "adamw", "clr_min": 5e-5, "clr_step_epochs": 5.0},
 }
 
-# The fields that make the consistency loss's views (models/augmentation.py's corruption_steps; a test keeps the two in step)
+# The fields that make the consistency views (models/augmentation.py's corruption_steps; a test keeps them in step)
 CORRUPTION_FIELDS = ("rotation", "zoom", "shear", "translation", "sketch", "contrast", "brightness", "blur", "noise",
                      "impulse", "lines", "augmix")
 
