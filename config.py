@@ -103,14 +103,21 @@ class Config:
 #   and still one LR triangle over fine-tuning. `./run.sh --preset quick`; about 20 min on 2 CPU cores;
 #   results/quick/quick_s14_new{42,1,2}/.
 QUICK = {"image_size": 64, "finetune_layers": 100, "frozen_epochs": 1, "finetune_epochs": 11, "clr_step_epochs": 5.5}
+ROBUST = {**QUICK, "rotation": 0.07, "zoom": 0.15, "translation": 0.1, "contrast": 0.5, "brightness": 0.3,
+          "blur": 0.5, "noise": 50.0, "augment_share": 0.5}
 PRESETS = {
     "full": {},
     "quick": QUICK,
     # The quick budget trained for corrupted pictures (docs/robustness.md): half the training images tilted,
     # zoomed, shifted, their light changed, blurred and noised; more robust, less accurate on clean images.
     # `./run.sh --preset robust`; the quick preset's time and more on 2 CPU cores; results/robustness/.
-    "robust": {**QUICK, "rotation": 0.07, "zoom": 0.15, "translation": 0.1, "contrast": 0.5, "brightness": 0.3,
-               "blur": 0.5, "noise": 50.0, "augment_share": 0.5},
+    "robust": ROBUST,
+    # AugMix's recipe at the quick budget (docs/robustness.md, round 2): the label's loss reads the clean picture, and
+    # a consistency loss ties the predictions on it to those on two views of it through robust's changes, sketches,
+    # impulse noise, lines and AugMix. Three views a step, three times quick's work: `./run.sh --preset augmix`;
+    # results/robustness/round2/cons1_seed*/.
+    "augmix": {**ROBUST, "sketch": 0.3, "impulse": 0.1, "lines": 0.3, "augmix": True, "consistency": 1.0,
+               "augment_share": 1.0},
     # Trained from scratch at the native size: no frozen phase, all epochs are phase 2.
     # `python -m bench.compare_architectures --presets cnn,vit`; 13 and 19 min on 2 CPU cores;
     # results/architectures/architectures.json.

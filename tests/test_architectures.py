@@ -147,4 +147,4 @@ def test_comparison_runs_a_preset_end_to_end_and_tabulates(tmp_path):
 @pytest.mark.slow
 def test_comparison_refuses_unknown_presets():
     assert_one_line_error(run_script("bench.compare_architectures", ["--presets", "cnn,resnet"], check=False),
-                          "choose from full, quick, robust, cnn, vit")
+                          "choose from full, quick, robust, augmix, cnn, vit")

@@ -2,7 +2,7 @@ import dataclasses
 
 import pytest
 
-from config import PRESETS, Config, make_config
+from config import CORRUPTION_FIELDS, PRESETS, Config, make_config
 from models.runs import command_line_overrides as parse_overrides
 from models.runs import trained_run_config
 from runkit.errors import UserError
@@ -31,6 +31,15 @@ def test_the_robust_preset_is_the_quick_budget_with_augmentation_on_half_the_ima
     budget = ("image_size", "finetune_layers", "frozen_epochs", "finetune_epochs", "clr_step_epochs", "batch_size")
     assert all(getattr(robust, name) == getattr(quick, name) for name in budget)
     assert robust.augment_share == 0.5 and robust.noise > 0 and robust.rotation > 0 and quick.noise == 0
+
+
+def test_the_augmix_preset_is_the_quick_budget_with_every_corruption_in_the_consistency_views():
+    quick, augmix = make_config(PRESETS["quick"]), make_config(PRESETS["augmix"])
+    budget = ("image_size", "finetune_layers", "frozen_epochs", "finetune_epochs", "clr_step_epochs", "batch_size")
+    assert all(getattr(augmix, name) == getattr(quick, name) for name in budget)
+    assert augmix.consistency > 0 and augmix.augmix and augmix.augment_share == 1.0  # every view corrupted
+    robust = make_config(PRESETS["robust"])
+    assert all(getattr(augmix, name) >= getattr(robust, name) for name in CORRUPTION_FIELDS)
 
 
 def test_unknown_option_suggests_the_closest_field():
