@@ -54,7 +54,8 @@ class Config:
     lines: float = 0.0  # probability of 1 to 3 straight lines drawn across an image
     augmix: bool = False  # AugMix: chains of random operations mixed with the image (Hendrycks et al. 2020)
     consistency: float = 0.0  # weight of AugMix's Jensen-Shannon consistency loss (the paper's 12; 0: off): the
-    # label's loss on the picture, the families above and AugMix in two views of it; each step runs three views
+    # label's loss on the picture, the families above and AugMix in views of it; each step runs 1 + views passes
+    consistency_views: int = 2  # corrupted views beside the picture (the paper's 2; 1: two thirds of the work)
     augment_share: float = 1.0  # share of training images the geometric changes and these four reach (the rest
     # stay as stored: flips and erasing reach all)
     # --- training: phase 1 trains the head on a frozen base, phase 2 fine-tunes the base ---
@@ -198,6 +199,7 @@ def validate(cfg: Config) -> Config:
         ("impulse", 0 <= cfg.impulse <= 0.5, "must be in [0, 0.5] (a share of the pixels)"),
         ("lines", 0 <= cfg.lines <= 1, "must be in [0, 1] (a probability)"),
         ("consistency", 0 <= cfg.consistency <= 100, "must be in [0, 100] (a loss weight)"),
+        ("consistency_views", cfg.consistency_views in (1, 2), "must be 1 or 2"),
         ("augment_share", 0 < cfg.augment_share <= 1, "must be in (0, 1] (a share of the images)"),
         ("batch_size", 1 <= cfg.batch_size <= MAX_BATCH, f"must be in [1, {MAX_BATCH}]"),
         ("frozen_epochs", 0 <= cfg.frozen_epochs <= MAX_EPOCHS, f"must be in [0, {MAX_EPOCHS}]"),
@@ -225,7 +227,7 @@ def validate(cfg: Config) -> Config:
         raise UserError(f"config: frozen_epochs={cfg.frozen_epochs} but architecture={cfg.architecture} is trained "
                         "from scratch: there is no pretrained base to freeze; set --frozen_epochs 0")
     if cfg.consistency and not any(getattr(cfg, name) for name in CORRUPTION_FIELDS):
-        raise UserError(f"config: consistency={cfg.consistency:g} compares a picture with two views of it through "
+        raise UserError(f"config: consistency={cfg.consistency:g} compares a picture with views of it through "
                         "the corruption families, and none is on: set --augmix true (or a family, e.g. --noise 50)")
     if cfg.frozen_epochs + cfg.finetune_epochs == 0:
         raise UserError("config: frozen_epochs and finetune_epochs are both 0: nothing to train")

@@ -51,7 +51,7 @@ def build_classifier(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Model:
 
 def build_model(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Model:
     """The training model: augmentation, then the classifier (reach it with `classifier_of`). With `consistency`,
-    AugMix's recipe (models/consistency.py): the label's loss on the picture, the corruptions in two views of it."""
+    AugMix's recipe (models/consistency.py): the label's loss on the picture, the corruptions in views of it."""
     keras.utils.set_random_seed(cfg.seed)
     inputs = keras.Input(spec.input_shape, name="pixels")
     if not cfg.consistency:
@@ -60,7 +60,7 @@ def build_model(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Model:
     seeds = augmentation_seeds(cfg.seed)
     picture = in_order(picture_steps(cfg, spec, seeds), name="augmentation")(inputs)
     classifier, views = build_classifier(cfg, spec), []
-    for name in ("consistency_view_1", "consistency_view_2"):  # each view its own streams, drawn from its seed
+    for name in ("consistency_view_1", "consistency_view_2")[:cfg.consistency_views]:  # each its own seed streams
         corruptions = in_order(corruption_steps(cfg, spec, augmentation_seeds(seeds[name])))
         views.append(classifier(TrainingView(corruptions, name=name)(picture)))
     outputs = JensenShannon(cfg.consistency, name="consistency")([classifier(picture), *views])

@@ -1,8 +1,8 @@
 """AugMix's consistency loss (Hendrycks et al. 2020): in training, the label's loss is on the picture as stored
-(mirrored or erased, never corrupted), the classifier also sees two views of it through the corruption families
-and AugMix the config asks for, and the Jensen-Shannon divergence of its three predictions, times `consistency`,
-joins the loss: it learns to answer the same whatever the corruptions do, without learning the labels from
-corrupted pictures.
+(mirrored or erased, never corrupted), the classifier also sees views of it (`consistency_views`, the paper's two)
+through the corruption families and AugMix the config asks for, and the Jensen-Shannon divergence of its
+predictions, times `consistency`, joins the loss: it learns to answer the same whatever the corruptions do, without
+learning the labels from corrupted pictures.
 
 Two small layers around the one classifier keep it a layer of the training model (`classifier_of` finds it):
 `TrainingView` makes a view in training and a token one otherwise (the first image, whose prediction is dropped:
@@ -33,7 +33,7 @@ class TrainingView(layers.Layer):
 
 
 class JensenShannon(layers.Layer):
-    """Adds `weight` times the Jensen-Shannon divergence of the predictions [clean, view, view] to the loss in
+    """Adds `weight` times the Jensen-Shannon divergence of the predictions [clean, *views] to the loss in
     training; returns the clean prediction."""
 
     def __init__(self, weight: float, **kwargs):

@@ -235,8 +235,17 @@ def test_with_consistency_the_label_s_view_is_the_picture_and_two_views_of_it_ar
     assert len(model.losses) == penalties + 1 and sum(float(loss) for loss in model.losses) > inference
 
 
+def test_one_consistency_view_compares_the_picture_with_one_corrupted_view():
+    base = {**PRESETS["cnn"], "noise": 60.0, "consistency": 1.0}
+    names = {layer.name for layer in build_model(make_config({**base, "consistency_views": 1})).layers}
+    assert "consistency_view_1" in names and "consistency_view_2" not in names
+    assert "consistency_view_2" in {layer.name for layer in build_model(make_config(base)).layers}
+    with pytest.raises(UserError, match="consistency_views=3 must be 1 or 2"):
+        make_config({**base, "consistency_views": 3})
+
+
 def test_consistency_without_a_corruption_to_compare_is_refused_in_one_line():
-    with pytest.raises(UserError, match="consistency=12 compares a picture with two views of it through the "
+    with pytest.raises(UserError, match="consistency=12 compares a picture with views of it through the "
                                         "corruption families, and none is on: set --augmix true"):
         make_config({"consistency": 12.0})
     assert make_config({"consistency": 12.0, "augmix": True}).consistency == 12.0
