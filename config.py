@@ -116,7 +116,7 @@ PRESETS = {
     # AugMix's recipe at the quick budget (docs/robustness.md, round 2): the label's loss reads the clean picture, and
     # a consistency loss ties the predictions on it to those on two views of it through robust's changes, sketches,
     # impulse noise, lines and AugMix. Three views a step, three times quick's work: `./run.sh --preset augmix`;
-    # results/robustness/round2/cons1_seed*/.
+    # results/robustness/round2/augmix_seed*/.
     "augmix": {**ROBUST, "sketch": 0.3, "impulse": 0.1, "lines": 0.3, "augmix": True, "consistency": 1.0,
                "augment_share": 1.0},
     # Trained from scratch at the native size: no frozen phase, all epochs are phase 2.
