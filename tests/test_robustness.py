@@ -25,6 +25,14 @@ def test_each_corruption_keeps_the_shape_changes_the_images_and_repeats_with_its
     assert not np.array_equal(corrupted(images, "gaussian noise", 0), corrupted(images, "gaussian noise", 1))
 
 
+def test_each_picture_is_corrupted_on_its_own_whatever_its_neighbours_in_the_batch():
+    images, _ = synthetic_split(3, 0)
+    other = images.copy()
+    other[1:] = images[1:][::-1] // 2 + 100  # same first picture, other neighbours
+    for name in CORRUPTIONS:
+        np.testing.assert_array_equal(corrupted(images, name, 0)[0], corrupted(other, name, 0)[0], err_msg=name)
+
+
 def test_a_rotation_turns_the_garment_and_a_shift_moves_it_with_black_coming_in():
     bar = np.zeros((1, 28, 28), np.uint8)
     bar[0, 4:24, 13:15] = 255  # upright
