@@ -44,7 +44,8 @@ class Config:
     translation: float = 0.0  # max shift as a fraction of the image (e.g. 0.08)
     horizontal_flip: bool = True  # clothes are left-right symmetric, up-down is not (never on MNIST: the data set says)
     erasing: float = 0.0  # probability of blanking a random rectangle (random erasing, Zhong et al. 2020)
-    # The corruption families (docs/robustness.md): sketch, light, blur, sensor and impulse noise, lines; all off.
+    # The corruption families (docs/robustness.md): sketch, light, blur, sensor and impulse noise, lines, gratings;
+    # all off.
     contrast: float = 0.0  # max contrast change as a fraction (e.g. 0.5: x0.5 to x1.5)
     brightness: float = 0.0  # max brightness shift as a fraction of the pixel range (e.g. 0.3: +-77 of 255)
     blur: float = 0.0  # probability of a Gaussian blur (sigma up to 1 pixel of the stored image)
@@ -52,6 +53,7 @@ class Config:
     sketch: float = 0.0  # probability of redrawing an image as a sketch of its edges
     impulse: float = 0.0  # max share of pixels set to black or white (salt and pepper, drawn per image; e.g. 0.1)
     lines: float = 0.0  # probability of 1 to 3 straight lines drawn across an image
+    gratings: float = 0.0  # probability of stripes over an image (a grating at any angle, period 2 to 8 pixels)
     augmix: bool = False  # AugMix: chains of random operations mixed with the image (Hendrycks et al. 2020)
     consistency: float = 0.0  # weight of AugMix's Jensen-Shannon consistency loss (the paper's 12; 0: off): the
     # label's loss on the picture, the families above and AugMix in views of it; each step runs 1 + views passes
@@ -130,7 +132,7 @@ PRESETS = {
 
 # The fields that make the consistency views (models/augmentation.py's corruption_steps; a test keeps them in step)
 CORRUPTION_FIELDS = ("rotation", "zoom", "shear", "translation", "sketch", "contrast", "brightness", "blur", "noise",
-                     "impulse", "lines", "augmix")
+                     "impulse", "lines", "gratings", "augmix")
 
 # Fields that change the shape of the network: trained weights only fit the same values.
 ARCHITECTURE_FIELDS = ("architecture", "image_size", "alpha", "cnn_filters", "vit_patch_size", "vit_dim",
@@ -198,6 +200,7 @@ def validate(cfg: Config) -> Config:
         ("sketch", 0 <= cfg.sketch <= 1, "must be in [0, 1] (a probability)"),
         ("impulse", 0 <= cfg.impulse <= 0.5, "must be in [0, 0.5] (a share of the pixels)"),
         ("lines", 0 <= cfg.lines <= 1, "must be in [0, 1] (a probability)"),
+        ("gratings", 0 <= cfg.gratings <= 1, "must be in [0, 1] (a probability)"),
         ("consistency", 0 <= cfg.consistency <= 100, "must be in [0, 100] (a loss weight)"),
         ("consistency_views", cfg.consistency_views in (1, 2), "must be 1 or 2"),
         ("augment_share", 0 < cfg.augment_share <= 1, "must be in (0, 1] (a share of the images)"),

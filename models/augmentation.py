@@ -4,8 +4,8 @@ Each family is off unless the config asks for it (only what it asks is built: on
 keeps Keras from compiling the step with XLA), each random layer draws its own stream, and new pixels are the
 data set's own (the MNISTs' black background, never a reflection of the object). The changes work on the
 stored image, which is small, so they cost little. The corruption families (sketch, light, blur, noise, impulse
-noise, lines, AugMix) train for the pictures of `bench.robustness` without its exact changes (docs/robustness.md);
-AugMix's consistency loss is models/consistency.py.
+noise, lines, gratings, AugMix) train for the pictures of `bench.robustness` without its exact changes
+(docs/robustness.md); AugMix's consistency loss is models/consistency.py.
 """
 
 import numpy as np
@@ -16,7 +16,7 @@ from runkit.frameworks import keras, layers
 # New names go last: the seeds of the others stay what they were.
 AUGMENTATIONS = ("rotation", "zoom", "shear", "translation", "horizontal_flip", "erasing", "contrast", "brightness",
                  "blur", "noise", "augment_share", "sketch", "impulse", "lines", "augmix", "consistency_view_1",
-                 "consistency_view_2")
+                 "consistency_view_2", "gratings")
 PIXEL_RANGE = (0, 255)
 
 
@@ -133,6 +133,34 @@ class RandomLines(RandomChange):
         return images
 
 
+class RandomGratings(RandomChange):
+    """An image, with probability `rate`, under stripes: a grating at any angle, with a period of 2 to 8 pixels,
+    a square or smooth profile and a strength of 20 to 110 grey levels, added (light) or taken away (dark), as
+    scanner banding, moire or a striped background make them; training only."""
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs):
+        super().__init__(seed, **kwargs)
+        self.rate = rate
+
+    def change(self, images):
+        ops = keras.ops
+        n, height, width = (ops.shape(images)[i] for i in range(3))
+
+        def draw(low=0.0, high=1.0):
+            return keras.random.uniform((n, 1, 1, 1), low, high, seed=self.generator)
+        angle, period, phase, duty = draw(0, np.pi), draw(2, 8), draw(), draw(0.3, 0.7)
+        strength = draw(20, 110) * ops.where(draw() < 0.5, -1.0, 1.0)
+        y, x = ops.meshgrid(ops.arange(height, dtype=self.compute_dtype), ops.arange(width, dtype=self.compute_dtype),
+                            indexing="ij")
+        position = (x[None, :, :, None] * ops.cos(angle) + y[None, :, :, None] * ops.sin(angle)) / period + phase
+        cycle = position - ops.floor(position)  # where in its period each pixel is, in [0, 1)
+        square = ops.cast(cycle < duty, self.compute_dtype)
+        smooth = (1 + ops.cos(2 * np.pi * cycle)) / 2
+        grating = ops.where(draw() < 0.5, square, smooth)
+        striped = ops.clip(images + strength * grating, *PIXEL_RANGE)
+        return ops.where(draw() < self.rate, striped, images)
+
+
 class RandomAugMix(RandomChange):
     """AugMix (Hendrycks et al. 2020) drawn per image inside the compiled step: `width` chains of 1 to `depth`
     operations (autocontrast, rotate, shear, translate, posterize, solarize, at the paper's severity 3 of 10), their
@@ -238,7 +266,7 @@ def in_order(steps: list, name: str | None = None) -> keras.Sequential:
 
 
 def corruption_steps(cfg, spec: DataSpec, seeds: dict) -> list:
-    """Framing, how it is drawn (a sketch), light, optics (blur), sensor noise, what is drawn over it (lines),
+    """Framing, how it is drawn (a sketch), light, optics (blur), sensor noise, what is drawn over it (lines, stripes),
     AugMix: what the config asks for, each from its seed in `seeds`. With `augment_share` below 1 they reach that
     share of the images only, and the others stay as they were stored."""
     fill = {"fill_mode": spec.fill_mode, "fill_value": spec.background}
@@ -269,6 +297,8 @@ def corruption_steps(cfg, spec: DataSpec, seeds: dict) -> list:
         corruptions.append(RandomImpulseNoise(cfg.impulse, seed=seeds["impulse"], name="random_impulse_noise"))
     if cfg.lines:
         corruptions.append(RandomLines(cfg.lines, seed=seeds["lines"], name="random_lines"))
+    if cfg.gratings:
+        corruptions.append(RandomGratings(cfg.gratings, seed=seeds["gratings"], name="random_gratings"))
     if cfg.augmix:
         corruptions.append(jit_on_jax(RandomAugMix(seeds["augmix"], fill_value=spec.background, name="augmix")))
     steps = framing + corruptions

@@ -116,11 +116,11 @@ def test_each_random_layer_draws_its_own_stream():
 def test_corruption_families_are_built_only_when_asked_each_with_its_own_seed():
     assert [type(layer).__name__ for layer in build_augmentation(make_config({})).layers] == ["RandomFlip"]
     families = {"contrast": 0.5, "brightness": 0.3, "blur": 0.5, "noise": 50.0, "sketch": 0.2, "impulse": 0.1,
-                "lines": 0.2, "augmix": True}
+                "lines": 0.2, "gratings": 0.2, "augmix": True}
     augmentation = build_augmentation(make_config({**families, "horizontal_flip": False}))
     assert [type(layer).__name__ for layer in augmentation.layers] == [
         "RandomSketch", "RandomContrast", "RandomBrightness", "RandomGaussianBlur", "RandomPixelNoise",
-        "RandomImpulseNoise", "RandomLines", "RandomAugMix"]
+        "RandomImpulseNoise", "RandomLines", "RandomGratings", "RandomAugMix"]
     seeds = [layer.seed for layer in augmentation.layers]
     assert len(set(seeds)) == len(seeds)
 
@@ -177,6 +177,26 @@ def test_lines_cross_a_share_of_the_images_each_line_a_thin_stroke():
     assert np.median(lit[lit > 0]) < 120 and lit.max() < 400  # strokes, not fills: 3 lines of 40 px by 3 at most
     levels = np.unique(drawn[drawn > 0].round())
     assert len(levels) > 50  # a grey level of its own for each line
+
+
+def test_gratings_lay_stripes_light_or_dark_at_angles_of_their_own_over_a_share_of_the_images():
+    augmentation = build_augmentation(make_config({"gratings": 0.5, "horizontal_flip": False}))
+    grey = np.full((512, 28, 28, 1), 128, "uint8")
+    np.testing.assert_array_equal(augmentation(grey, training=False), grey.astype("float32"))
+    change = augmentation(grey, training=True).numpy()[..., 0] - 128
+    striped = np.abs(change).reshape(512, -1).max(axis=1) > 0
+    assert 0.43 < striped.mean() < 0.57  # 512 draws of 50%: 0.022 is one standard deviation
+    change = change[striped]
+    strength = np.abs(change).reshape(len(change), -1).max(axis=1)
+    assert strength.min() > 15 and strength.max() <= 110 + 1e-3
+    assert (np.abs(change).reshape(len(change), -1).min(axis=1) < 0.3 * strength).all()  # stripes, not a shift
+    light = change.reshape(len(change), -1).sum(axis=1) > 0
+    assert 0.35 < light.mean() < 0.65
+    # Along rows or down columns: a vertical grating varies along rows only, a horizontal one down columns only.
+    along_rows, down_columns = np.abs(np.diff(change, axis=2)).mean(axis=(1, 2)), np.abs(np.diff(change, axis=1)).mean(
+        axis=(1, 2))
+    share_along_rows = along_rows / (along_rows + down_columns)
+    assert share_along_rows.min() < 0.2 and share_along_rows.max() > 0.8 and 0.3 < np.median(share_along_rows) < 0.7
 
 
 def test_augmix_draws_its_operations_per_image_and_per_call_inside_a_compiled_step():
