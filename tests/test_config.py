@@ -38,8 +38,10 @@ def test_the_augmix_preset_is_the_quick_budget_with_every_corruption_in_the_cons
     budget = ("image_size", "finetune_layers", "frozen_epochs", "finetune_epochs", "clr_step_epochs", "batch_size")
     assert all(getattr(augmix, name) == getattr(quick, name) for name in budget)
     assert augmix.consistency > 0 and augmix.augmix and augmix.augment_share == 1.0  # every view corrupted
+    assert augmix.consistency_views == 1  # two passes a step: the budget is twice quick's time
     robust = make_config(PRESETS["robust"])
     assert all(getattr(augmix, name) >= getattr(robust, name) for name in CORRUPTION_FIELDS)
+    assert [name for name in CORRUPTION_FIELDS if not getattr(augmix, name)] == ["shear"]  # every family but shear
 
 
 def test_unknown_option_suggests_the_closest_field():
