@@ -48,6 +48,19 @@ class RandomChange(layers.Layer):
         return input_shape
 
 
+class RandomOnARate(RandomChange):
+    """A random change that reaches each image with probability `rate`."""
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs):
+        super().__init__(seed, **kwargs)
+        self.rate = rate
+
+    def pixel_grid(self, height, width):
+        """The row and column of every pixel, (height, width) each."""
+        return keras.ops.meshgrid(keras.ops.arange(height, dtype=self.compute_dtype),
+                                  keras.ops.arange(width, dtype=self.compute_dtype), indexing="ij")
+
+
 class RandomPixelNoise(RandomChange):
     """Gaussian noise on every pixel, its standard deviation drawn for each image from [0, max_std] so that a
     batch holds clean and noisy pictures (Keras' GaussianNoise gives all images one); training only."""
@@ -78,14 +91,10 @@ class RandomImpulseNoise(RandomChange):
         return keras.ops.where(hit, keras.ops.where(white, PIXEL_RANGE[1], PIXEL_RANGE[0]), images)
 
 
-class RandomSketch(RandomChange):
+class RandomSketch(RandomOnARate):
     """An image, with probability `rate`, redrawn as a sketch of its edges: the brightness gradient's magnitude
     (central differences), stretched to a peak drawn from [128, 255], over a share drawn from [0, 0.5] of the
     picture itself; training only."""
-
-    def __init__(self, rate: float, seed: int | None = None, **kwargs):
-        super().__init__(seed, **kwargs)
-        self.rate = rate
 
     def change(self, images):
         ops = keras.ops
@@ -101,15 +110,11 @@ class RandomSketch(RandomChange):
         return ops.where(chosen, sketch, images)
 
 
-class RandomLines(RandomChange):
+class RandomLines(RandomOnARate):
     """An image, with probability `rate`, crossed by 1 to 3 straight lines, each with ends anywhere in it, a width
     of 1 to 2.5 pixels and a grey level of its own; training only."""
 
     MOST = 3
-
-    def __init__(self, rate: float, seed: int | None = None, **kwargs):
-        super().__init__(seed, **kwargs)
-        self.rate = rate
 
     def change(self, images):
         ops = keras.ops
@@ -120,8 +125,7 @@ class RandomLines(RandomChange):
         level = keras.random.uniform((n, self.MOST, 1, 1), *PIXEL_RANGE, seed=self.generator)
         count = keras.random.randint((n, 1, 1, 1), 1, self.MOST + 1, seed=self.generator)
         chosen = keras.random.uniform((n, 1, 1, 1), seed=self.generator) < self.rate
-        y, x = ops.meshgrid(ops.arange(height, dtype=self.compute_dtype), ops.arange(width, dtype=self.compute_dtype),
-                            indexing="ij")
+        y, x = self.pixel_grid(height, width)
         start, direction = ends[:, :, 0], ends[:, :, 1] - ends[:, :, 0]  # (n, lines, 2)
         sy, sx, dy, dx = (ops.reshape(v, (n, self.MOST, 1, 1)) for v in
                           (start[..., 0], start[..., 1], direction[..., 0], direction[..., 1]))
@@ -133,14 +137,10 @@ class RandomLines(RandomChange):
         return images
 
 
-class RandomGratings(RandomChange):
+class RandomGratings(RandomOnARate):
     """An image, with probability `rate`, under stripes: a grating at any angle, with a period of 2 to 8 pixels,
     a square or smooth profile and a strength of 20 to 110 grey levels, added (light) or taken away (dark), as
     scanner banding, moire or a striped background make them; training only."""
-
-    def __init__(self, rate: float, seed: int | None = None, **kwargs):
-        super().__init__(seed, **kwargs)
-        self.rate = rate
 
     def change(self, images):
         ops = keras.ops
@@ -150,8 +150,7 @@ class RandomGratings(RandomChange):
             return keras.random.uniform((n, 1, 1, 1), low, high, seed=self.generator)
         angle, period, phase, duty = draw(0, np.pi), draw(2, 8), draw(), draw(0.3, 0.7)
         strength = draw(20, 110) * ops.where(draw() < 0.5, -1.0, 1.0)
-        y, x = ops.meshgrid(ops.arange(height, dtype=self.compute_dtype), ops.arange(width, dtype=self.compute_dtype),
-                            indexing="ij")
+        y, x = self.pixel_grid(height, width)
         position = (x[None, :, :, None] * ops.cos(angle) + y[None, :, :, None] * ops.sin(angle)) / period + phase
         cycle = position - ops.floor(position)  # where in its period each pixel is, in [0, 1)
         square = ops.cast(cycle < duty, self.compute_dtype)
