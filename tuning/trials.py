@@ -76,11 +76,13 @@ class Trials:
 
     def watch(self, trial: optuna.Trial, process: subprocess.Popen, files: RunFiles, folder: Path) -> None:
         """Report each epoch the run records until it ends; stop it if the pruner says so or time runs out."""
+        def recorded() -> list:
+            return read_json(files.history, "train.py", keys=("epochs",))["epochs"] if files.history.is_file() else []
+
         reported = 0
         while True:
             running = process.poll() is None  # read first: the epochs read after it are all it recorded
-            epochs = read_json(files.history, "train.py", keys=("epochs",))["epochs"] if files.history.is_file() \
-                else []
+            epochs = recorded()
             for step, epoch in enumerate(epochs[reported:], start=reported):
                 trial.report(epoch["val_accuracy"], step)
             reported = len(epochs)
@@ -88,7 +90,8 @@ class Trials:
                 return
             if reported and trial.should_prune():
                 stop(process)
-                write_json(folder / PRUNED, {"trial": trial.number, "epochs": reported,
+                epochs = recorded()  # what its folder holds: it may have ended one more epoch before it stopped
+                write_json(folder / PRUNED, {"trial": trial.number, "epochs": len(epochs),
                                              "val_accuracy": epochs[-1]["val_accuracy"],
                                              "why": "behind the other trials at this epoch (the study's pruner)"})
                 raise optuna.TrialPruned(f"behind the others after epoch {reported}")
