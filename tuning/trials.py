@@ -79,22 +79,25 @@ class Trials:
         def recorded() -> list:
             return read_json(files.history, "train.py", keys=("epochs",))["epochs"] if files.history.is_file() else []
 
-        reported = 0
-        while True:
-            running = process.poll() is None  # read first: the epochs read after it are all it recorded
+        def report(reported: int) -> list:
             epochs = recorded()
             for step, epoch in enumerate(epochs[reported:], start=reported):
                 trial.report(epoch["val_accuracy"], step)
-            reported = len(epochs)
+            return epochs
+
+        reported = 0
+        while True:
+            running = process.poll() is None  # read first: the epochs read after it are all it recorded
+            reported = len(report(reported))
             if not running:
                 return
             if reported and trial.should_prune():
                 stop(process)
-                epochs = recorded()  # what its folder holds: it may have ended one more epoch before it stopped
+                epochs = report(reported)  # it may have ended one more epoch before it stopped: the study keeps it
                 write_json(folder / PRUNED, {"trial": trial.number, "epochs": len(epochs),
                                              "val_accuracy": epochs[-1]["val_accuracy"],
                                              "why": "behind the other trials at this epoch (the study's pruner)"})
-                raise optuna.TrialPruned(f"behind the others after epoch {reported}")
+                raise optuna.TrialPruned(f"behind the others after epoch {len(epochs)}")
             if self.stopping.is_set() or (self.deadline is not None and time.monotonic() > self.deadline):
                 stop(process)
                 trial.set_user_attr("cut_short", True)
