@@ -60,6 +60,8 @@ class Config:
     consistency_views: int = 2  # corrupted views beside the picture (the paper's 2; 1: two thirds of the work)
     augment_share: float = 1.0  # share of training images the geometric changes and these four reach (the rest
     # stay as stored: flips and erasing reach all)
+    family_share: float = 1.0  # share of training images each of these changes reaches, drawn change by change
+    # (1: each reaches all; below 1 a picture gets a few at a time, as bench.robustness tests them one at a time)
     # --- training: phase 1 trains the head on a frozen base, phase 2 fine-tunes the base ---
     batch_size: int = 128  # per replica: the global batch is batch_size x replicas (1 unless --strategy says)
     frozen_epochs: int = 2  # phase 1 epochs
@@ -204,6 +206,7 @@ def validate(cfg: Config) -> Config:
         ("consistency", 0 <= cfg.consistency <= 100, "must be in [0, 100] (a loss weight)"),
         ("consistency_views", cfg.consistency_views in (1, 2), "must be 1 or 2"),
         ("augment_share", 0 < cfg.augment_share <= 1, "must be in (0, 1] (a share of the images)"),
+        ("family_share", 0 < cfg.family_share <= 1, "must be in (0, 1] (a share of the images)"),
         ("batch_size", 1 <= cfg.batch_size <= MAX_BATCH, f"must be in [1, {MAX_BATCH}]"),
         ("frozen_epochs", 0 <= cfg.frozen_epochs <= MAX_EPOCHS, f"must be in [0, {MAX_EPOCHS}]"),
         ("finetune_epochs", 0 <= cfg.finetune_epochs <= MAX_EPOCHS, f"must be in [0, {MAX_EPOCHS}]"),

@@ -16,7 +16,7 @@ from runkit.frameworks import keras, layers
 # New names go last: the seeds of the others stay what they were.
 AUGMENTATIONS = ("rotation", "zoom", "shear", "translation", "horizontal_flip", "erasing", "contrast", "brightness",
                  "blur", "noise", "augment_share", "sketch", "impulse", "lines", "augmix", "consistency_view_1",
-                 "consistency_view_2", "gratings")
+                 "consistency_view_2", "gratings", "family_share")
 PIXEL_RANGE = (0, 255)
 
 
@@ -266,41 +266,36 @@ def in_order(steps: list, name: str | None = None) -> keras.Sequential:
 
 def corruption_steps(cfg, spec: DataSpec, seeds: dict) -> list:
     """Framing, how it is drawn (a sketch), light, optics (blur), sensor noise, what is drawn over it (lines, stripes),
-    AugMix: what the config asks for, each from its seed in `seeds`. With `augment_share` below 1 they reach that
-    share of the images only, and the others stay as they were stored."""
+    AugMix: what the config asks for, each from its seed in `seeds`. With `family_share` below 1 each reaches that
+    share of the images, drawn change by change; with `augment_share` below 1 they reach that share of the images
+    only, and the others stay as they were stored."""
     fill = {"fill_mode": spec.fill_mode, "fill_value": spec.background}
-    framing = []
-    if cfg.rotation:
-        framing.append(layers.RandomRotation(cfg.rotation, **fill, seed=seeds["rotation"]))
-    if cfg.zoom:
-        framing.append(layers.RandomZoom(cfg.zoom, **fill, seed=seeds["zoom"]))
-    if cfg.shear:
-        framing.append(layers.RandomShear(x_factor=cfg.shear, y_factor=cfg.shear, **fill, seed=seeds["shear"]))
-    if cfg.translation:
-        framing.append(layers.RandomTranslation(cfg.translation, cfg.translation, **fill, seed=seeds["translation"]))
-    framing = [jit_on_jax(step) for step in framing]
-    corruptions = []
-    if cfg.sketch:
-        corruptions.append(RandomSketch(cfg.sketch, seed=seeds["sketch"], name="random_sketch"))
-    if cfg.contrast:
-        corruptions.append(layers.RandomContrast(cfg.contrast, value_range=PIXEL_RANGE, seed=seeds["contrast"]))
-    if cfg.brightness:
-        corruptions.append(layers.RandomBrightness(cfg.brightness, value_range=PIXEL_RANGE, seed=seeds["brightness"]))
-    if cfg.blur:
+    make = {  # config field: its layer, in the order a picture is made
+        "rotation": lambda: jit_on_jax(layers.RandomRotation(cfg.rotation, **fill, seed=seeds["rotation"])),
+        "zoom": lambda: jit_on_jax(layers.RandomZoom(cfg.zoom, **fill, seed=seeds["zoom"])),
+        "shear": lambda: jit_on_jax(layers.RandomShear(x_factor=cfg.shear, y_factor=cfg.shear, **fill,
+                                                       seed=seeds["shear"])),
+        "translation": lambda: jit_on_jax(layers.RandomTranslation(cfg.translation, cfg.translation, **fill,
+                                                                   seed=seeds["translation"])),
+        "sketch": lambda: RandomSketch(cfg.sketch, seed=seeds["sketch"], name="random_sketch"),
+        "contrast": lambda: layers.RandomContrast(cfg.contrast, value_range=PIXEL_RANGE, seed=seeds["contrast"]),
+        "brightness": lambda: layers.RandomBrightness(cfg.brightness, value_range=PIXEL_RANGE,
+                                                      seed=seeds["brightness"]),
         # Keras draws one sigma in (0, 1] pixel for the batch and blurs each image with probability `blur`.
-        corruptions.append(layers.RandomGaussianBlur(factor=(cfg.blur, cfg.blur), kernel_size=5, sigma=1.0,
-                                                     value_range=PIXEL_RANGE, seed=seeds["blur"]))
-    if cfg.noise:
-        corruptions.append(RandomPixelNoise(cfg.noise, seed=seeds["noise"], name="random_pixel_noise"))
-    if cfg.impulse:
-        corruptions.append(RandomImpulseNoise(cfg.impulse, seed=seeds["impulse"], name="random_impulse_noise"))
-    if cfg.lines:
-        corruptions.append(RandomLines(cfg.lines, seed=seeds["lines"], name="random_lines"))
-    if cfg.gratings:
-        corruptions.append(RandomGratings(cfg.gratings, seed=seeds["gratings"], name="random_gratings"))
-    if cfg.augmix:
-        corruptions.append(jit_on_jax(RandomAugMix(seeds["augmix"], fill_value=spec.background, name="augmix")))
-    steps = framing + corruptions
+        "blur": lambda: layers.RandomGaussianBlur(factor=(cfg.blur, cfg.blur), kernel_size=5, sigma=1.0,
+                                                  value_range=PIXEL_RANGE, seed=seeds["blur"]),
+        "noise": lambda: RandomPixelNoise(cfg.noise, seed=seeds["noise"], name="random_pixel_noise"),
+        "impulse": lambda: RandomImpulseNoise(cfg.impulse, seed=seeds["impulse"], name="random_impulse_noise"),
+        "lines": lambda: RandomLines(cfg.lines, seed=seeds["lines"], name="random_lines"),
+        "gratings": lambda: RandomGratings(cfg.gratings, seed=seeds["gratings"], name="random_gratings"),
+        "augmix": lambda: jit_on_jax(RandomAugMix(seeds["augmix"], fill_value=spec.background, name="augmix")),
+    }
+    steps = {name: build() for name, build in make.items() if getattr(cfg, name)}
+    if cfg.family_share < 1:  # each change on images of its own: a picture gets a few at a time
+        shares = augmentation_seeds(seeds["family_share"])
+        steps = {name: OnAShare(in_order([step]), cfg.family_share, seed=shares[name], name=f"{name}_on_a_share")
+                 for name, step in steps.items()}
+    steps = list(steps.values())
     if steps and cfg.augment_share < 1:
         steps = [OnAShare(keras.Sequential(steps, name="framing_and_corruptions"), cfg.augment_share,
                           seed=seeds["augment_share"], name="on_a_share")]

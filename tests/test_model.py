@@ -291,6 +291,22 @@ def test_an_augment_share_leaves_the_other_images_as_stored():
     assert 0.18 < changed.mean() < 0.32  # 512 draws of 25%: 0.02 is one standard deviation
 
 
+def test_a_family_share_draws_for_each_change_which_images_it_reaches():
+    # Grey images: brightness alone leaves them flat but not 128, noise makes them uneven. Drawn change by change
+    # (not one draw for both), a quarter of the images get neither, a quarter brightness alone, a half noise.
+    augmentation = build_augmentation(make_config({"noise": 60.0, "brightness": 0.3, "family_share": 0.5,
+                                                   "horizontal_flip": False}))
+    grey = np.full((1024, 28, 28, 1), 128, "uint8")
+    np.testing.assert_array_equal(augmentation(grey, training=False), grey.astype("float32"))
+    images = augmentation(grey, training=True).numpy().reshape(1024, -1)
+    uneven = np.ptp(images, axis=1) > 0.5
+    untouched = (images == 128).all(axis=1)
+    flat_changed = ~uneven & ~untouched
+    assert 0.43 < uneven.mean() < 0.57 and 0.19 < untouched.mean() < 0.31 and 0.19 < flat_changed.mean() < 0.31
+    with pytest.raises(UserError, match=r"family_share=0.0 must be in \(0, 1\]"):
+        make_config({"family_share": 0.0})
+
+
 def test_random_erasing_blanks_one_rectangle_per_image_in_training_only():
     no_geometry = {"rotation": 0.0, "zoom": 0.0, "shear": 0.0, "translation": 0.0, "horizontal_flip": False}
     augmentation = build_augmentation(make_config({"erasing": 1.0, **no_geometry}))
