@@ -132,7 +132,8 @@ PRESETS = {
             "optimizer": "adamw", "clr_min": 5e-5, "clr_step_epochs": 5.0},
 }
 
-# The fields that make the consistency views (models/augmentation.py's corruption_steps; a test keeps them in step)
+# The fields that make the consistency views, in the order a picture is made: framing, drawing, light, optics,
+# noise, what is drawn over it, AugMix (models/augmentation.py's corruption_steps makes each; a test keeps them in step)
 CORRUPTION_FIELDS = ("rotation", "zoom", "shear", "translation", "sketch", "contrast", "brightness", "blur", "noise",
                      "impulse", "lines", "gratings", "augmix")
 

@@ -10,6 +10,7 @@ noise, lines, gratings, AugMix) train for the pictures of `bench.robustness` wit
 
 import numpy as np
 
+from config import CORRUPTION_FIELDS
 from data.spec import FASHION_MNIST, DataSpec
 from runkit.frameworks import keras, layers
 
@@ -270,7 +271,7 @@ def corruption_steps(cfg, spec: DataSpec, seeds: dict) -> list:
     share of the images, drawn change by change; with `augment_share` below 1 they reach that share of the images
     only, and the others stay as they were stored."""
     fill = {"fill_mode": spec.fill_mode, "fill_value": spec.background}
-    make = {  # config field: its layer, in the order a picture is made
+    make = {  # config field: its layer (config's CORRUPTION_FIELDS gives their order: the one a picture is made in)
         "rotation": lambda: jit_on_jax(layers.RandomRotation(cfg.rotation, **fill, seed=seeds["rotation"])),
         "zoom": lambda: jit_on_jax(layers.RandomZoom(cfg.zoom, **fill, seed=seeds["zoom"])),
         "shear": lambda: jit_on_jax(layers.RandomShear(x_factor=cfg.shear, y_factor=cfg.shear, **fill,
@@ -290,7 +291,7 @@ def corruption_steps(cfg, spec: DataSpec, seeds: dict) -> list:
         "gratings": lambda: RandomGratings(cfg.gratings, seed=seeds["gratings"], name="random_gratings"),
         "augmix": lambda: jit_on_jax(RandomAugMix(seeds["augmix"], fill_value=spec.background, name="augmix")),
     }
-    steps = {name: build() for name, build in make.items() if getattr(cfg, name)}
+    steps = {name: make[name]() for name in CORRUPTION_FIELDS if getattr(cfg, name)}
     if cfg.family_share < 1:  # each change on images of its own: a picture gets a few at a time
         shares = augmentation_seeds(seeds["family_share"])
         steps = {name: OnAShare(in_order([step]), cfg.family_share, seed=shares[name], name=f"{name}_on_a_share")
