@@ -41,6 +41,7 @@ def test_the_augmix_preset_is_the_quick_budget_with_every_corruption_in_the_cons
     assert augmix.consistency_views == 1  # two passes a step: the budget is twice quick's time
     robust = make_config(PRESETS["robust"])
     assert all(getattr(augmix, name) >= getattr(robust, name) for name in CORRUPTION_FIELDS)
+    assert augmix.family_share < 1 == robust.family_share  # a view draws a few changes, not all at once
     assert [name for name in CORRUPTION_FIELDS if not getattr(augmix, name)] == ["shear"]  # every family but shear
 
 
