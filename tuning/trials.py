@@ -76,11 +76,8 @@ class Trials:
 
     def watch(self, trial: optuna.Trial, process: subprocess.Popen, files: RunFiles, folder: Path) -> None:
         """Report each epoch the run records until it ends; stop it if the pruner says so or time runs out."""
-        def recorded() -> list:
-            return read_json(files.history, "train.py", keys=("epochs",))["epochs"] if files.history.is_file() else []
-
-        def report(reported: int) -> list:
-            epochs = recorded()
+        def report(reported: int) -> list:  # the epochs its history records, those after `reported` reported
+            epochs = read_json(files.history, "train.py", keys=("epochs",))["epochs"] if files.history.is_file() else []
             for step, epoch in enumerate(epochs[reported:], start=reported):
                 trial.report(epoch["val_accuracy"], step)
             return epochs
