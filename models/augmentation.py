@@ -56,6 +56,10 @@ class RandomOnARate(RandomChange):
         super().__init__(seed, **kwargs)
         self.rate = rate
 
+    def chosen(self, n):
+        """Which of `n` images the change reaches, (n, 1, 1, 1)."""
+        return keras.random.uniform((n, 1, 1, 1), seed=self.generator) < self.rate
+
     def pixel_grid(self, height, width):
         """The row and column of every pixel, (height, width) each."""
         return keras.ops.meshgrid(keras.ops.arange(height, dtype=self.compute_dtype),
@@ -107,7 +111,7 @@ class RandomSketch(RandomOnARate):
         peak = keras.random.uniform((n, 1, 1, 1), 128, 255, seed=self.generator)
         kept = keras.random.uniform((n, 1, 1, 1), 0, 0.5, seed=self.generator)
         sketch = ops.clip(edges * peak * (1 - kept) + images * kept, *PIXEL_RANGE)
-        chosen = keras.random.uniform((n, 1, 1, 1), seed=self.generator) < self.rate
+        chosen = self.chosen(n)
         return ops.where(chosen, sketch, images)
 
 
@@ -125,7 +129,7 @@ class RandomLines(RandomOnARate):
         half_width = keras.random.uniform((n, self.MOST, 1, 1), 0.5, 1.25, seed=self.generator)
         level = keras.random.uniform((n, self.MOST, 1, 1), *PIXEL_RANGE, seed=self.generator)
         count = keras.random.randint((n, 1, 1, 1), 1, self.MOST + 1, seed=self.generator)
-        chosen = keras.random.uniform((n, 1, 1, 1), seed=self.generator) < self.rate
+        chosen = self.chosen(n)
         y, x = self.pixel_grid(height, width)
         start, direction = ends[:, :, 0], ends[:, :, 1] - ends[:, :, 0]  # (n, lines, 2)
         sy, sx, dy, dx = (ops.reshape(v, (n, self.MOST, 1, 1)) for v in
@@ -158,7 +162,7 @@ class RandomGratings(RandomOnARate):
         smooth = (1 + ops.cos(2 * np.pi * cycle)) / 2
         grating = ops.where(draw() < 0.5, square, smooth)
         striped = ops.clip(images + strength * grating, *PIXEL_RANGE)
-        return ops.where(draw() < self.rate, striped, images)
+        return ops.where(self.chosen(n), striped, images)
 
 
 class RandomAugMix(RandomChange):
