@@ -58,6 +58,8 @@ class Config:
     consistency: float = 0.0  # weight of AugMix's Jensen-Shannon consistency loss (the paper's 12; 0: off): the
     # label's loss on the picture, the families above and AugMix in views of it; each step runs 1 + views passes
     consistency_views: int = 2  # corrupted views beside the picture (the paper's 2; 1: two thirds of the work)
+    consistency_share: float = 1.0  # share of each batch the views are made of (its first pictures, in shuffled
+    # order): each view's pass costs that share of the picture's
     augment_share: float = 1.0  # share of training images the geometric changes and these four reach (the rest
     # stay as stored: flips and erasing reach all)
     family_share: float = 1.0  # share of training images each of these changes reaches, drawn change by change
@@ -206,6 +208,7 @@ def validate(cfg: Config) -> Config:
         ("gratings", 0 <= cfg.gratings <= 1, "must be in [0, 1] (a probability)"),
         ("consistency", 0 <= cfg.consistency <= 100, "must be in [0, 100] (a loss weight)"),
         ("consistency_views", cfg.consistency_views in (1, 2), "must be 1 or 2"),
+        ("consistency_share", 0 < cfg.consistency_share <= 1, "must be in (0, 1] (a share of the batch)"),
         ("augment_share", 0 < cfg.augment_share <= 1, "must be in (0, 1] (a share of the images)"),
         ("family_share", 0 < cfg.family_share <= 1, "must be in (0, 1] (a share of the images)"),
         ("batch_size", 1 <= cfg.batch_size <= MAX_BATCH, f"must be in [1, {MAX_BATCH}]"),

@@ -62,7 +62,7 @@ def build_model(cfg, spec: DataSpec = FASHION_MNIST) -> keras.Model:
     classifier, views = build_classifier(cfg, spec), []
     for name in ("consistency_view_1", "consistency_view_2")[:cfg.consistency_views]:  # each its own seed streams
         corruptions = in_order(corruption_steps(cfg, spec, augmentation_seeds(seeds[name])))
-        views.append(classifier(TrainingView(corruptions, name=name)(picture)))
+        views.append(classifier(TrainingView(corruptions, cfg.consistency_share, name=name)(picture)))
     outputs = JensenShannon(cfg.consistency, name="consistency")([classifier(picture), *views])
     return keras.Model(inputs, outputs, name=f"{spec.name}_{cfg.architecture}")
 

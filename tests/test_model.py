@@ -264,6 +264,23 @@ def test_one_consistency_view_compares_the_picture_with_one_corrupted_view():
         make_config({**base, "consistency_views": 3})
 
 
+def test_a_consistency_share_makes_the_views_of_the_batch_s_first_pictures_only():
+    x = np.random.default_rng(0).integers(0, 256, (8, 28, 28, 1)).astype("float32")
+    base = {**PRESETS["cnn"], "noise": 60.0, "consistency": 1.0, "consistency_views": 1}
+    whole = build_model(make_config(base)).get_layer("consistency_view_1")
+    quarter = build_model(make_config({**base, "consistency_share": 0.25})).get_layer("consistency_view_1")
+    assert whole(x, training=True).shape[0] == 8 and quarter(x, training=True).shape[0] == 2  # a quarter's pass
+    assert quarter(x, training=False).shape[0] == 1  # the token image of validation, as before
+    # The divergence compares each view with the predictions on the same pictures: the batch's first.
+    rng = np.random.default_rng(1)
+    clean, view = (rng.dirichlet(np.ones(10), size=n).astype("float32") for n in (8, 2))
+    layer = JensenShannon(1.0)
+    np.testing.assert_array_equal(layer([clean, view], training=True), clean)
+    assert float(layer.losses[0]) == pytest.approx(float(jensen_shannon([clean[:2], view])), rel=1e-6)
+    with pytest.raises(UserError, match=r"consistency_share=0.0 must be in \(0, 1\] \(a share of the batch\)"):
+        make_config({**base, "consistency_share": 0.0})
+
+
 def test_consistency_without_a_corruption_to_compare_is_refused_in_one_line():
     with pytest.raises(UserError, match="consistency=12 compares a picture with views of it through the "
                                         "corruption families, and none is on: set --augmix true"):

@@ -161,10 +161,11 @@ def test_kills_at_random_moments_end_in_the_uninterrupted_result(trained_run, tm
 
 # A CNN that learns in seconds, with every kind of random draw a run makes: flips, erasing and dropout on the picture,
 # rotations, the families drawn over the pixels (sketches, impulse noise, lines, gratings) and AugMix in the
-# consistency loss's two views of it, each family on a share of the images drawn for it.
+# consistency loss's two views of the batch's first half, each family on a share of the images drawn for it.
 AUGMENTED_CNN = {"image_size": "28", "frozen_epochs": "0", "finetune_epochs": "5", "clr_step_epochs": "2.5",
                  "rotation": "0.05", "erasing": "0.5", "sketch": "0.3", "impulse": "0.1", "lines": "0.3",
-                 "gratings": "0.3", "augmix": "true", "consistency": "1.0", "family_share": "0.5"}
+                 "gratings": "0.3", "augmix": "true", "consistency": "1.0", "family_share": "0.5",
+                 "consistency_share": "0.5"}
 
 
 def kill_after_epochs(argv, history_path, epochs: int, env) -> None:
